@@ -1,0 +1,535 @@
+"""The emulator as an ASGI application: Twilio's ``/v1`` surface and the ``/emulator`` control surface.
+
+Every ``/v1`` request goes through one pipeline, in Twilio's order: authenticate, apply the account's
+rate limit, apply injected faults, then the operation. Each is logged for ``GET /emulator/requests``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from emulator.callbacks import CallbackDispatcher
+from emulator.clock import Clock, ManualClock, SystemClock
+from emulator.credentials import Credentials
+from emulator.errors import ApiError, invalid, not_found
+from emulator.faults import ERROR_CODE_FOR_STATUS, FaultInjector, FaultPlan
+from emulator.forms import Form, parse_form
+from emulator.paging import PageRequest, page_meta, paginate
+from emulator.ratelimit import RateLimiter
+from emulator.render import render_participant, render_room
+from emulator.room_options import parse_room_options
+from emulator.state import World
+from emulator.timers import Timers
+from twilio_video import limits
+from twilio_video.error_codes import ErrorCode
+from twilio_video.models import ParticipantPage, ParticipantStatus, RoomPage, RoomStatus
+from twilio_video.timefmt import format_callback_timestamp, parse_date_filter
+
+log = logging.getLogger(__name__)
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization",
+    "Access-Control-Allow-Credentials": "true",
+    "Access-Control-Expose-Headers": "ETag",
+}
+
+
+@dataclass
+class EmulatorConfig:
+    credentials: Credentials = field(default_factory=Credentials)
+    clock: Clock = field(default_factory=SystemClock)
+    rate_limits: bool = True
+    reads_per_second: float = limits.READS_PER_SECOND
+    writes_per_second: float = limits.WRITES_PER_SECOND
+    #: Base URL for ``url``, ``links`` and page URLs; by default the one each request came in on.
+    public_url: str | None = None
+    callback_timeout_seconds: float = 5.0
+    request_log_size: int = 50_000
+
+
+class Emulator:
+    """One emulated Twilio account: state, timers, callbacks, limits, faults and logs."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.credentials = config.credentials
+        self.clock = config.clock
+        self.timers = Timers(config.clock)
+        self.callbacks = CallbackDispatcher(
+            lambda _account: config.credentials.auth_token, timeout_seconds=config.callback_timeout_seconds
+        )
+        self.world = World(config.credentials.account_sid, config.clock, self.timers, self.callbacks.enqueue)
+        self.limiter = RateLimiter(config.reads_per_second, config.writes_per_second, config.rate_limits)
+        self.faults = FaultInjector()
+        self.requests: deque[dict[str, Any]] = deque(maxlen=config.request_log_size)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        await self.callbacks.start()
+        timer_task = asyncio.create_task(self.timers.run())
+        try:
+            yield
+        finally:
+            timer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer_task
+            await self.callbacks.stop()
+
+    def base_url(self, request: Request) -> str:
+        return (self.config.public_url or str(request.base_url)).rstrip("/")
+
+
+# ------------------------------------------------------------------------------------- responses
+
+
+def model_response(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        model.model_dump_json(exclude_none=False),
+        status_code=status,
+        media_type="application/json",
+        headers={**CORS_HEADERS, **(headers or {})} if status < 300 else headers,
+    )
+
+
+def error_response(error: ApiError) -> Response:
+    return Response(
+        error.body().model_dump_json(exclude_none=True),
+        status_code=error.status,
+        media_type="application/json",
+        headers=error.headers,
+    )
+
+
+class DroppedResponse(Response):
+    """Starts a response and abandons it half-way, so the server closes the connection.
+
+    ASGI has no 'abort'; an app that returns before finishing its body makes uvicorn close the socket.
+    The client sees the connection drop after the request was processed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"{", "more_body": True})
+
+
+# ----------------------------------------------------------------------------------- /v1 surface
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _query(request: Request) -> Form:
+    return parse_form(request.scope["query_string"])
+
+
+def _date_filter(query: Form, name: str) -> Any:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        return parse_date_filter(raw)
+    except ValueError as exc:
+        raise invalid(ErrorCode.INVALID_PARAMETER, f"{name}: {exc}") from None
+
+
+def _enum_filter(query: Form, name: str, enum: type[Any]) -> Any:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        return enum(raw)
+    except ValueError:
+        choices = ", ".join(member.value for member in enum)
+        raise invalid(ErrorCode.INVALID_PARAMETER, f"{name}={raw!r} is not one of {choices}") from None
+
+
+def _echo_filters(query: Form, names: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(name, value) for name in names if (value := query.get(name)) is not None]
+
+
+class TwilioSurface:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.world = emulator.world
+
+    async def create_room(self, request: Request) -> Response:
+        options = parse_room_options(parse_form(await request.body()))
+        room = self.world.create_room(options)
+        return model_response(render_room(room, self.emulator.base_url(request)), 201)
+
+    async def fetch_room(self, request: Request) -> Response:
+        room = self.world.find_room(request.path_params["room"])
+        return model_response(render_room(room, self.emulator.base_url(request)))
+
+    async def update_room(self, request: Request) -> Response:
+        form = parse_form(await request.body())
+        room = self.world.complete_room(request.path_params["room"], form.get("Status"))
+        return model_response(render_room(room, self.emulator.base_url(request)), 202)
+
+    async def list_rooms(self, request: Request) -> Response:
+        query = _query(request)
+        page_request = PageRequest.from_query(query)
+        status = _enum_filter(query, "Status", RoomStatus) or RoomStatus.IN_PROGRESS
+        rooms = self.world.list_rooms(
+            status,
+            query.get("UniqueName"),
+            _date_filter(query, "DateCreatedAfter"),
+            _date_filter(query, "DateCreatedBefore"),
+        )
+        chunk, next_token, previous_token = paginate(rooms, page_request)
+        base_url = self.emulator.base_url(request)
+        meta = page_meta(
+            base_url=base_url,
+            path="/v1/Rooms",
+            key="rooms",
+            filters=_echo_filters(query, ("Status", "UniqueName", "DateCreatedAfter", "DateCreatedBefore")),
+            request=page_request,
+            next_token=next_token,
+            previous_token=previous_token,
+        )
+        return model_response(RoomPage(rooms=[render_room(room, base_url) for room in chunk], meta=meta))
+
+    async def list_participants(self, request: Request) -> Response:
+        query = _query(request)
+        page_request = PageRequest.from_query(query)
+        room_ref = request.path_params["room"]
+        participants = self.world.list_participants(
+            room_ref,
+            _enum_filter(query, "Status", ParticipantStatus),
+            query.get("Identity"),
+            _date_filter(query, "DateCreatedAfter"),
+            _date_filter(query, "DateCreatedBefore"),
+        )
+        chunk, next_token, previous_token = paginate(participants, page_request)
+        base_url = self.emulator.base_url(request)
+        meta = page_meta(
+            base_url=base_url,
+            path=f"/v1/Rooms/{room_ref}/Participants",
+            key="participants",
+            filters=_echo_filters(query, ("Status", "Identity", "DateCreatedAfter", "DateCreatedBefore")),
+            request=page_request,
+            next_token=next_token,
+            previous_token=previous_token,
+        )
+        items = [render_participant(p, base_url) for p in chunk]
+        return model_response(ParticipantPage(participants=items, meta=meta))
+
+    async def fetch_participant(self, request: Request) -> Response:
+        _, participant = self.world.find_participant(
+            request.path_params["room"], request.path_params["participant"]
+        )
+        return model_response(render_participant(participant, self.emulator.base_url(request)))
+
+    async def update_participant(self, request: Request) -> Response:
+        form = parse_form(await request.body())
+        participant = self.world.update_participant(
+            request.path_params["room"], request.path_params["participant"], form.get("Status")
+        )
+        return model_response(render_participant(participant, self.emulator.base_url(request)), 202)
+
+
+_KNOWN_RESOURCE = re.compile(r"^/v1/Rooms(/[^/]+(/Participants(/[^/]+)?)?)?$")
+
+
+class Pipeline:
+    """Auth → rate limit → faults → operation, logged; shared by every ``/v1`` route."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def route(self, path: str, method: str, operation: str, handler: Handler) -> Route:
+        kind = "read" if method == "GET" else "write"
+
+        async def endpoint(request: Request) -> Response:
+            return await self.handle(request, operation, kind, handler)
+
+        return Route(path, endpoint, methods=[method], name=operation)
+
+    def fallback(self) -> Route:
+        """Any other ``/v1`` path or method: 404 or 405, after authentication as Twilio does."""
+
+        async def endpoint(request: Request) -> Response:
+            async def answer(_: Request) -> Response:
+                path = request.url.path
+                if _KNOWN_RESOURCE.match(path):
+                    raise ApiError(405, ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} {path[3:]}")
+                raise not_found(path[3:] or "/")
+
+            return await self.handle(request, None, "read", answer, limited=False)
+
+        return Route(
+            "/v1/{rest:path}", endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        )
+
+    async def handle(
+        self, request: Request, operation: str | None, kind: str, handler: Handler, *, limited: bool = True
+    ) -> Response:
+        emulator = self.emulator
+        started = time.perf_counter()
+        entry: dict[str, Any] = {
+            "time": format_callback_timestamp(emulator.clock.now()),
+            "method": request.method,
+            "path": request.url.path,
+            "query": request.url.query,
+            "operation": operation,
+            "account_sid": None,
+            "fault": None,
+            "retry_after": None,
+        }
+        try:
+            entry["account_sid"] = emulator.credentials.authenticate(request.headers.get("authorization"))
+            if limited:
+                retry_after = emulator.limiter.check(kind)
+                if retry_after is not None:
+                    rate = (
+                        emulator.config.reads_per_second
+                        if kind == "read"
+                        else emulator.config.writes_per_second
+                    )
+                    raise ApiError(
+                        429,
+                        ErrorCode.TOO_MANY_REQUESTS,
+                        f"more than {rate:g} {kind} requests per second for this account",
+                        headers={"Retry-After": str(retry_after)},
+                    )
+            decision = None
+            if operation is not None:
+                latency = emulator.faults.latency_seconds(operation)
+                if latency:
+                    await asyncio.sleep(latency)
+                decision = emulator.faults.decide(operation)
+                if decision is not None and decision[0] == "status":
+                    entry["fault"] = "status"
+                    raise _injected_error(decision[1], emulator.faults)
+            response = await handler(request)
+            if decision is not None and decision[0] == "drop":
+                entry["fault"] = "drop"
+                entry["dropped_status"] = response.status_code
+                response = DroppedResponse()
+        except ApiError as error:
+            response = error_response(error)
+            entry["code"] = int(error.code)
+            entry["retry_after"] = (
+                int(error.headers["Retry-After"]) if "Retry-After" in error.headers else None
+            )
+        entry["status"] = response.status_code
+        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        emulator.requests.append(entry)
+        return response
+
+
+def _injected_error(status: int, faults: FaultInjector) -> ApiError:
+    code = ERROR_CODE_FOR_STATUS.get(
+        status, ErrorCode.INTERNAL_ERROR if status >= 500 else ErrorCode.INVALID_PARAMETER
+    )
+    headers = {}
+    if status in (429, 503) and faults.plan is not None:
+        headers["Retry-After"] = str(faults.plan.retry_after_seconds)
+    return ApiError(status, code, "injected by the emulator's fault plan", headers=headers)
+
+
+# ------------------------------------------------------------------------------ control surface
+
+
+async def _json_or_form(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            value = json.loads(body or b"{}")
+        except json.JSONDecodeError as exc:
+            raise invalid(ErrorCode.INVALID_PARAMETER, f"body is not valid JSON: {exc.msg}") from None
+        if not isinstance(value, dict):
+            raise invalid(ErrorCode.INVALID_PARAMETER, "body must be a JSON object")
+        return value
+    form = parse_form(body)
+    return {name: values[-1] for name, values in form.values.items()}
+
+
+def _control(handler: Handler) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as error:
+            return error_response(error)
+
+    return endpoint
+
+
+class ControlSurface:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def routes(self) -> list[Route]:
+        room = "/emulator/Rooms/{room}/Participants"
+        return [
+            Route("/emulator", _control(self.info), methods=["GET"]),
+            Route(room, _control(self.join), methods=["POST"]),
+            Route(room + "/{identity}/Disconnect", _control(self.disconnect), methods=["POST"]),
+            Route("/emulator/faults", _control(self.get_faults), methods=["GET"]),
+            Route("/emulator/faults", _control(self.set_faults), methods=["POST"]),
+            Route("/emulator/faults", _control(self.clear_faults), methods=["DELETE"]),
+            Route("/emulator/requests", _control(self.get_requests), methods=["GET"]),
+            Route("/emulator/requests", _control(self.clear_requests), methods=["DELETE"]),
+            Route("/emulator/callbacks", _control(self.get_callbacks), methods=["GET"]),
+            Route("/emulator/callbacks", _control(self.clear_callbacks), methods=["DELETE"]),
+            Route("/emulator/clock/advance", _control(self.advance_clock), methods=["POST"]),
+            Route("/emulator/reset", _control(self.reset), methods=["POST"]),
+        ]
+
+    async def info(self, request: Request) -> Response:
+        emulator = self.emulator
+        clock = emulator.clock
+        return JSONResponse(
+            {
+                "account_sid": emulator.credentials.account_sid,
+                "api_key_sids": sorted(emulator.credentials.api_keys),
+                "base_url": emulator.base_url(request),
+                "clock": "manual" if isinstance(clock, ManualClock) else "system",
+                "time_scale": getattr(clock, "time_scale", None),
+                "now": format_callback_timestamp(clock.now()),
+                "rate_limits": emulator.limiter.enabled,
+                "rooms_in_progress": len(emulator.world.rooms_by_status[RoomStatus.IN_PROGRESS]),
+                "rooms_total": len(emulator.world.rooms),
+                "connected_participants": emulator.world.connected_participants,
+                "callbacks_pending": emulator.callbacks.pending,
+                "timers": len(emulator.timers),
+            }
+        )
+
+    async def join(self, request: Request) -> Response:
+        data = await _json_or_form(request)
+        identity = data.get("Identity", data.get("identity"))
+        if not isinstance(identity, str):
+            raise invalid(ErrorCode.PARTICIPANT_IDENTITY_INVALID, "Identity is required and must be a string")
+        participant = self.emulator.world.join(request.path_params["room"], identity)
+        return model_response(render_participant(participant, self.emulator.base_url(request)), 201)
+
+    async def disconnect(self, request: Request) -> Response:
+        participant = self.emulator.world.leave(request.path_params["room"], request.path_params["identity"])
+        return model_response(render_participant(participant, self.emulator.base_url(request)))
+
+    async def get_faults(self, request: Request) -> Response:
+        plan = self.emulator.faults.plan
+        return JSONResponse(
+            {"plan": plan.model_dump() if plan else None, "injected": self.emulator.faults.injected}
+        )
+
+    async def set_faults(self, request: Request) -> Response:
+        data = await _json_or_form(request)
+        try:
+            plan = FaultPlan.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+            )
+            raise invalid(ErrorCode.INVALID_PARAMETER, f"fault plan rejected: {problems}") from None
+        self.emulator.faults.set(plan)
+        return JSONResponse({"plan": plan.model_dump(), "injected": 0})
+
+    async def clear_faults(self, request: Request) -> Response:
+        self.emulator.faults.clear()
+        return Response(status_code=204)
+
+    async def get_requests(self, request: Request) -> Response:
+        wanted_operation = request.query_params.get("operation")
+        entries = [
+            entry
+            for entry in self.emulator.requests
+            if wanted_operation is None or entry["operation"] == wanted_operation
+        ]
+        return JSONResponse({"requests": entries})
+
+    async def clear_requests(self, request: Request) -> Response:
+        self.emulator.requests.clear()
+        return Response(status_code=204)
+
+    async def get_callbacks(self, request: Request) -> Response:
+        return JSONResponse(
+            {"callbacks": list(self.emulator.callbacks.log), "pending": self.emulator.callbacks.pending}
+        )
+
+    async def clear_callbacks(self, request: Request) -> Response:
+        self.emulator.callbacks.log.clear()
+        return Response(status_code=204)
+
+    async def advance_clock(self, request: Request) -> Response:
+        clock = self.emulator.clock
+        if not isinstance(clock, ManualClock):
+            raise ApiError(
+                409,
+                ErrorCode.INVALID_PARAMETER,
+                "the clock is only advanceable when started with --manual-clock",
+            )
+        data = await _json_or_form(request)
+        try:
+            seconds = float(data.get("seconds", "x"))
+        except (TypeError, ValueError):
+            raise invalid(ErrorCode.INVALID_PARAMETER, "seconds must be a number") from None
+        if seconds < 0:
+            raise invalid(ErrorCode.INVALID_PARAMETER, "seconds must not be negative")
+        clock.advance(seconds)
+        fired = self.emulator.timers.fire_due()
+        return JSONResponse({"now": format_callback_timestamp(clock.now()), "timers_fired": fired})
+
+    async def reset(self, request: Request) -> Response:
+        emulator = self.emulator
+        emulator.world.reset()
+        emulator.faults.clear()
+        emulator.requests.clear()
+        emulator.callbacks.log.clear()
+        return Response(status_code=204)
+
+
+def create_app(config: EmulatorConfig | None = None) -> Starlette:
+    """The emulator's ASGI app; ``app.state.emulator`` is the ``Emulator`` behind it."""
+    emulator = Emulator(config or EmulatorConfig())
+    surface = TwilioSurface(emulator)
+    pipeline = Pipeline(emulator)
+    room = "/v1/Rooms/{room}"
+    participant = room + "/Participants/{participant}"
+    routes = [
+        pipeline.route("/v1/Rooms", "POST", "CreateRoom", surface.create_room),
+        pipeline.route("/v1/Rooms", "GET", "ListRoom", surface.list_rooms),
+        pipeline.route(room, "GET", "FetchRoom", surface.fetch_room),
+        pipeline.route(room, "POST", "UpdateRoom", surface.update_room),
+        pipeline.route(room + "/Participants", "GET", "ListRoomParticipant", surface.list_participants),
+        pipeline.route(participant, "GET", "FetchRoomParticipant", surface.fetch_participant),
+        pipeline.route(participant, "POST", "UpdateRoomParticipant", surface.update_participant),
+        pipeline.fallback(),
+        *ControlSurface(emulator).routes(),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with emulator.running():
+            yield
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.emulator = emulator
+    return app

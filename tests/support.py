@@ -1,0 +1,133 @@
+"""Helpers shared by the tests: real servers on free loopback ports, and condition waits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from emulator.app import Emulator, EmulatorConfig, create_app
+from emulator.clock import ManualClock
+from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from roomkeeper.serving import ThreadedServer, serve_in_thread
+
+T = TypeVar("T")
+
+SHARED_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+
+
+def wait_until(check: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds.
+
+    Used for effects that are asynchronous by design (callback delivery), never to let time pass.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+@dataclass
+class RunningEmulator:
+    server: ThreadedServer
+    app: Starlette
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def state(self) -> Emulator:
+        emulator: Emulator = self.app.state.emulator
+        return emulator
+
+    def api(self) -> httpx.Client:
+        """An httpx client on the Twilio surface, authenticated as the test account."""
+        return httpx.Client(base_url=self.url, auth=(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN), timeout=10)
+
+    def control(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/emulator/clock/advance", json={"seconds": seconds})
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@contextmanager
+def running_emulator(config: EmulatorConfig | None = None) -> Iterator[RunningEmulator]:
+    app = create_app(config or EmulatorConfig(clock=ManualClock(), rate_limits=False))
+    server = serve_in_thread(app)
+    try:
+        yield RunningEmulator(server, app)
+    finally:
+        server.stop()
+
+
+@dataclass
+class ReceivedCallback:
+    method: str
+    url: str
+    headers: dict[str, str]
+    params: dict[str, str]
+
+
+@dataclass
+class CallbackSink:
+    """A real HTTP server that records every status callback it receives."""
+
+    server: ThreadedServer
+    received: list[ReceivedCallback] = field(default_factory=list)
+    status_code: int = 200
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.url}/callbacks"
+
+    def events(self) -> list[str]:
+        return [cb.params["StatusCallbackEvent"] for cb in list(self.received)]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedCallback]:
+        wait_until(lambda: len(self.received) >= count, timeout, f"{count} callbacks (got {self.events()})")
+        return list(self.received)
+
+
+@contextmanager
+def callback_sink() -> Iterator[CallbackSink]:
+    lock = threading.Lock()
+    holder: list[CallbackSink] = []
+
+    async def record(request: Request) -> PlainTextResponse:
+        body = (await request.body()).decode()
+        params = dict(
+            parse_qsl(body if request.method == "POST" else request.url.query, keep_blank_values=True)
+        )
+        with lock:
+            holder[0].received.append(
+                ReceivedCallback(request.method, str(request.url), dict(request.headers), params)
+            )
+        return PlainTextResponse("ok", status_code=holder[0].status_code)
+
+    server = serve_in_thread(Starlette(routes=[Route("/callbacks", record, methods=["GET", "POST"])]))
+    sink = CallbackSink(server)
+    holder.append(sink)
+    try:
+        yield sink
+    finally:
+        server.stop()
