@@ -302,6 +302,8 @@ class Pipeline:
             "fault": None,
             "retry_after": None,
         }
+        if request.method == "POST":
+            entry["form"] = parse_form(await request.body()).values
         try:
             entry["account_sid"] = emulator.credentials.authenticate(request.headers.get("authorization"))
             if limited:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from tests.support import CallbackSink, RunningEmulator, callback_sink, running_emulator
+from tests.temporal_env import TEMPORAL_CLI
 
 
 @pytest.fixture
@@ -18,3 +23,19 @@ def emulator() -> Iterator[RunningEmulator]:
 def sink() -> Iterator[CallbackSink]:
     with callback_sink() as running:
         yield running
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A local Temporal dev server (in-memory) on a free port, shared by the session."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    ) as env:
+        yield env
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4()}"

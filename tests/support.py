@@ -101,11 +101,15 @@ class CallbackSink:
         return f"{self.server.url}/callbacks"
 
     def events(self) -> list[str]:
-        return [cb.params["StatusCallbackEvent"] for cb in list(self.received)]
+        return [cb.params["StatusCallbackEvent"] for cb in self.ordered()]
+
+    def ordered(self) -> list[ReceivedCallback]:
+        """In each room's event order. Parallel delivery (like Twilio's) does not keep arrival order."""
+        return sorted(self.received, key=lambda cb: (cb.params["RoomSid"], int(cb.params["SequenceNumber"])))
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedCallback]:
         wait_until(lambda: len(self.received) >= count, timeout, f"{count} callbacks (got {self.events()})")
-        return list(self.received)
+        return self.ordered()
 
 
 @contextmanager

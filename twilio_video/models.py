@@ -117,14 +117,18 @@ class PageMeta(_Resource):
     key: str
 
 
-class RoomPage(_Resource):
+class Page(_Resource):
+    """A list response: the items under ``meta.key``, and the paging envelope."""
+
+    meta: PageMeta
+
+
+class RoomPage(Page):
     rooms: list[Room]
-    meta: PageMeta
 
 
-class ParticipantPage(_Resource):
+class ParticipantPage(Page):
     participants: list[Participant]
-    meta: PageMeta
 
 
 class TwilioErrorBody(_Resource):

@@ -1,0 +1,1 @@
+"""Temporal activities: one per Twilio Video REST operation, with durable retries."""

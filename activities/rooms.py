@@ -1,0 +1,138 @@
+"""One activity per Twilio Video REST operation, as methods of a class that holds the client.
+
+The worker and the tests build ``RoomActivities`` the same way (a client and the public URL), so what
+is tested is what runs. Each activity is idempotent: a retry after a lost response, or a request for a
+state that already holds (completing a completed room, disconnecting someone who left), succeeds.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import translate_twilio_errors
+from roomkeeper.status_callback import meeting_id_of, status_callback_url
+from twilio_video.client import VideoClient
+from twilio_video.errors import NotFound, RoomExists, RoomNotInProgress
+from twilio_video.models import HttpMethod, Participant, ParticipantStatus, Room, RoomStatus
+from twilio_video.params import CreateRoomParams
+from twilio_video.sids import is_sid
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class CreateRoomRequest(_Message):
+    meeting_id: str
+    #: Room options; ``status_callback`` is set by the activity from the meeting id.
+    params: CreateRoomParams
+
+
+class CreatedRoom(_Message):
+    room: Room
+    #: True when a retry found the room an earlier attempt had created and took it over.
+    adopted: bool
+
+
+class RoomRef(_Message):
+    room_sid: str
+
+
+class ParticipantRef(_Message):
+    room_sid: str
+    #: Participant SID (any status) or identity (connected only).
+    participant: str
+
+
+class ListParticipantsRequest(_Message):
+    room_sid: str
+    status: ParticipantStatus | None = None
+
+
+class RoomActivities:
+    def __init__(self, client: VideoClient, public_url: str) -> None:
+        self._client = client
+        self._public_url = public_url
+
+    @activity.defn(name="CreateRoom")
+    @translate_twilio_errors("CreateRoom")
+    async def create_room(self, request: CreateRoomRequest) -> CreatedRoom:
+        """Create the meeting's room, or adopt the one an earlier attempt of ours already created."""
+        params = request.params.model_copy(
+            update={
+                "status_callback": status_callback_url(self._public_url, request.meeting_id),
+                "status_callback_method": HttpMethod.POST,
+            }
+        )
+        try:
+            return CreatedRoom(room=await self._client.create_room(params), adopted=False)
+        except RoomExists:
+            if params.unique_name is None:
+                raise
+        try:
+            existing = await self._client.fetch_room(params.unique_name)
+        except NotFound:
+            # The holder completed between our create and our fetch: the name is free, go again.
+            raise ApplicationError(
+                f"CreateRoom {params.unique_name}: the name was freed between attempts; retrying",
+                type="RoomNameRace",
+            ) from None
+        if meeting_id_of(existing.status_callback) == request.meeting_id:
+            activity.logger.info(
+                "adopting room %s (%s) created by an earlier attempt", existing.sid, existing.unique_name
+            )
+            return CreatedRoom(room=existing, adopted=True)
+        raise ApplicationError(
+            f"CreateRoom {params.unique_name}: the name is held by in-progress room {existing.sid}, which "
+            f"meeting {request.meeting_id!r} did not create "
+            f"(its StatusCallback is {existing.status_callback!r})",
+            {"room_sid": existing.sid, "unique_name": existing.unique_name},
+            type="RoomNameTaken",
+            non_retryable=True,
+        )
+
+    @activity.defn(name="FetchRoom")
+    @translate_twilio_errors("FetchRoom")
+    async def fetch_room(self, ref: RoomRef) -> Room:
+        return await self._client.fetch_room(ref.room_sid)
+
+    @activity.defn(name="CompleteRoom")
+    @translate_twilio_errors("CompleteRoom")
+    async def complete_room(self, ref: RoomRef) -> Room:
+        """End the room now; a room that has already ended counts as done."""
+        try:
+            return await self._client.complete_room(ref.room_sid)
+        except RoomNotInProgress:
+            room = await self._client.fetch_room(ref.room_sid)
+            if room.status is RoomStatus.IN_PROGRESS:
+                raise
+            return room
+
+    @activity.defn(name="ListParticipants")
+    @translate_twilio_errors("ListParticipants")
+    async def list_participants(self, request: ListParticipantsRequest) -> list[Participant]:
+        return [p async for p in self._client.list_participants(request.room_sid, status=request.status)]
+
+    @activity.defn(name="FetchParticipant")
+    @translate_twilio_errors("FetchParticipant")
+    async def fetch_participant(self, ref: ParticipantRef) -> Participant:
+        return await self._client.fetch_participant(ref.room_sid, ref.participant)
+
+    @activity.defn(name="DisconnectParticipant")
+    @translate_twilio_errors("DisconnectParticipant")
+    async def disconnect_participant(self, ref: ParticipantRef) -> Participant | None:
+        """Disconnect a participant; one who already left counts as done (None if Twilio forgot them)."""
+        try:
+            return await self._client.disconnect_participant(ref.room_sid, ref.participant)
+        except NotFound:
+            if not is_sid(ref.participant, "PA"):
+                return None  # identities only match connected participants: this one has left
+            try:
+                participant = await self._client.fetch_participant(ref.room_sid, ref.participant)
+            except NotFound:
+                return None
+            if participant.status is ParticipantStatus.CONNECTED:
+                raise
+            return participant
