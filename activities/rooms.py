@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import translate_twilio_errors
-from roomkeeper.status_callback import meeting_id_of, status_callback_url
+from roomkeeper.status_callback import owner_of, status_callback_url
 from twilio_video.client import VideoClient
 from twilio_video.errors import NotFound, RoomExists, RoomNotInProgress
 from twilio_video.models import HttpMethod, Participant, ParticipantStatus, Room, RoomStatus
@@ -25,8 +25,9 @@ class _Message(BaseModel):
 
 
 class CreateRoomRequest(_Message):
-    meeting_id: str
-    #: Room options; ``status_callback`` is set by the activity from the meeting id.
+    #: The workflow that owns the room: status callbacks are routed to it, and it may adopt the room.
+    workflow_id: str
+    #: Room options; ``status_callback`` is set by the activity from ``workflow_id``.
     params: CreateRoomParams
 
 
@@ -62,7 +63,7 @@ class RoomActivities:
         """Create the meeting's room, or adopt the one an earlier attempt of ours already created."""
         params = request.params.model_copy(
             update={
-                "status_callback": status_callback_url(self._public_url, request.meeting_id),
+                "status_callback": status_callback_url(self._public_url, request.workflow_id),
                 "status_callback_method": HttpMethod.POST,
             }
         )
@@ -79,14 +80,14 @@ class RoomActivities:
                 f"CreateRoom {params.unique_name}: the name was freed between attempts; retrying",
                 type="RoomNameRace",
             ) from None
-        if meeting_id_of(existing.status_callback) == request.meeting_id:
+        if owner_of(existing.status_callback) == request.workflow_id:
             activity.logger.info(
                 "adopting room %s (%s) created by an earlier attempt", existing.sid, existing.unique_name
             )
             return CreatedRoom(room=existing, adopted=True)
         raise ApplicationError(
             f"CreateRoom {params.unique_name}: the name is held by in-progress room {existing.sid}, which "
-            f"meeting {request.meeting_id!r} did not create "
+            f"workflow {request.workflow_id!r} did not create "
             f"(its StatusCallback is {existing.status_callback!r})",
             {"room_sid": existing.sid, "unique_name": existing.unique_name},
             type="RoomNameTaken",

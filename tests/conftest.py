@@ -10,6 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.support import CallbackSink, RunningEmulator, callback_sink, running_emulator
 from tests.temporal_env import TEMPORAL_CLI
+from workflows import search_attributes
 
 
 @pytest.fixture
@@ -31,7 +32,30 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(TEMPORAL_CLI),
         data_converter=pydantic_data_converter,
+        search_attributes=list(search_attributes.ALL),
         dev_server_log_level="error",
+    ) as env:
+        yield env
+
+
+@pytest_asyncio.fixture(scope="session")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server with per-workflow time skipping (hours pass in milliseconds).
+
+    Continue-as-new is suggested after 1,000 history events instead of the default, so long meetings
+    exercise it.
+    """
+    async with await WorkflowEnvironment.start_time_skipping_v2(
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(search_attributes.ALL),
+        dev_server_log_level="error",
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.WorkflowTimeSkippingEnabled=true",
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=1000",
+        ],
     ) as env:
         yield env
 

@@ -31,7 +31,7 @@ class CreateThenComplete:
     @workflow.run
     async def run(self, meeting_id: str) -> str:
         created = await workflow.execute_activity(
-            "CreateRoom", {"meeting_id": meeting_id, "params": {"unique_name": meeting_id}}, **TWILIO_CALL
+            "CreateRoom", {"workflow_id": meeting_id, "params": {"unique_name": meeting_id}}, **TWILIO_CALL
         )
         sid: str = created["room"]["sid"]
         await workflow.execute_activity("CompleteRoom", {"room_sid": sid}, **TWILIO_CALL)

@@ -143,7 +143,7 @@ async def test_lost_create_response_still_yields_one_room(
         [created] = await probe(
             temporal_env,
             task_queue,
-            ("CreateRoom", {"meeting_id": "lost-1", "params": {"unique_name": "lost-1"}}),
+            ("CreateRoom", {"workflow_id": "lost-1", "params": {"unique_name": "lost-1"}}),
         )
     assert created["adopted"] is True
     assert list(emulator.state.world.rooms) == [created["room"]["sid"]]
@@ -165,7 +165,7 @@ async def test_name_held_by_someone_else_fails_once_and_says_so(
             await probe(
                 temporal_env,
                 task_queue,
-                ("CreateRoom", {"meeting_id": "mine", "params": {"unique_name": "shared"}}),
+                ("CreateRoom", {"workflow_id": "mine", "params": {"unique_name": "shared"}}),
             )
     error = failure_of(exc.value)
     assert error.type == "RoomNameTaken" and error.non_retryable
@@ -181,7 +181,7 @@ async def test_name_held_by_someone_else_fails_once_and_says_so(
     ("steps", "error_type", "text"),
     [
         (
-            [("CreateRoom", {"meeting_id": "m", "params": {"max_participants": 99}})],
+            [("CreateRoom", {"workflow_id": "m", "params": {"max_participants": 99}})],
             "InvalidParameter",
             "53107",
         ),
@@ -213,7 +213,7 @@ async def test_wrong_credentials_fail_once_not_in_a_retry_storm(
 ) -> None:
     async with room_worker(temporal_env, emulator, task_queue, token="wrong-token"):
         with pytest.raises(WorkflowFailureError) as exc:
-            await probe(temporal_env, task_queue, ("CreateRoom", {"meeting_id": "m", "params": {}}))
+            await probe(temporal_env, task_queue, ("CreateRoom", {"workflow_id": "m", "params": {}}))
     error = failure_of(exc.value)
     assert error.type == "Unauthorized"
     assert "CreateRoom" in error.message and "Twilio 20003" in error.message

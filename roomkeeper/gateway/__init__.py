@@ -1,0 +1,1 @@
+"""The HTTP ingress: Twilio status callbacks become ``room_event`` signals."""

@@ -1,0 +1,159 @@
+"""The whole stack for workflow tests: emulator (own thread), gateway (this loop), worker (as in production).
+
+The emulator runs on a manual clock that ``sync_clock`` moves to the workflow's virtual time, so Twilio's
+timestamps (connect times, room timeouts) and Temporal's skipped time tell the same story.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from activities.sweeper import SweepConfig
+from emulator.app import EmulatorConfig
+from emulator.clock import ManualClock
+from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from roomkeeper.gateway.app import GatewayConfig, TemporalSignaller, create_gateway
+from roomkeeper.serving import bind, serve
+from roomkeeper.settings import Settings
+from tests.support import RunningEmulator, running_emulator
+from twilio_video.client import TwilioCredentials, VideoClient
+from worker import running_worker
+from workflows.meeting import MeetingWorkflow, search_attributes_for
+from workflows.meeting_models import MeetingInput, MeetingSpec, MeetingStatus
+
+
+@dataclass
+class Stack:
+    env: WorkflowEnvironment
+    emulator: RunningEmulator
+    gateway_url: str
+    task_queue: str
+    http: httpx.AsyncClient
+
+    async def start(self, spec: MeetingSpec, *, skip: bool = False) -> WorkflowHandle[MeetingWorkflow, Any]:
+        """Start a meeting; with ``skip=False`` its virtual time only moves through ``advance``."""
+
+        async def start() -> WorkflowHandle[MeetingWorkflow, Any]:
+            return await self.env.client.start_workflow(
+                MeetingWorkflow.run,
+                MeetingInput(spec),
+                id=f"meeting-{spec.meeting_id}",
+                task_queue=self.task_queue,
+                search_attributes=search_attributes_for(spec),
+                static_summary=spec.title or spec.meeting_id,
+            )
+
+        if skip:
+            return await start()
+        with self.env.with_time_skipping_disabled():
+            return await start()
+
+    async def now(self, handle: WorkflowHandle[Any, Any]) -> datetime:
+        current: datetime = await self.env.get_current_time(handle)
+        return current
+
+    async def advance(self, handle: WorkflowHandle[Any, Any], delta: timedelta) -> None:
+        await self.env.fast_forward(handle, delta)
+        await self.sync_clock(handle)
+
+    async def sync_clock(self, handle: WorkflowHandle[Any, Any]) -> None:
+        """Move the emulator's clock up to the workflow's virtual now (firing Twilio's own timers)."""
+        clock = self.emulator.state.clock
+        assert isinstance(clock, ManualClock)
+        behind = (await self.now(handle) - clock.now()).total_seconds()
+        if behind > 0:
+            await self.http.post(f"{self.emulator.url}/emulator/clock/advance", json={"seconds": behind})
+
+    async def status(self, handle: WorkflowHandle[Any, Any]) -> MeetingStatus:
+        return await handle.query(MeetingWorkflow.status)
+
+    async def wait_for(
+        self,
+        handle: WorkflowHandle[Any, Any],
+        check: Callable[[MeetingStatus], bool],
+        what: str,
+        within: float = 15,
+    ) -> MeetingStatus:
+        """Poll the status query until ``check`` holds (signals are asynchronous by design)."""
+        deadline = time.monotonic() + within
+        while True:
+            status = await self.status(handle)
+            if check(status):
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out waiting for {what}; status: {status.model_dump_json(indent=1)}"
+                )
+            await asyncio.sleep(0.05)
+
+    async def join(self, room: str, identity: str) -> dict[str, Any]:
+        response = await self.http.post(
+            f"{self.emulator.url}/emulator/Rooms/{room}/Participants", json={"Identity": identity}
+        )
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def leave(self, room: str, identity: str) -> None:
+        response = await self.http.post(
+            f"{self.emulator.url}/emulator/Rooms/{room}/Participants/{identity}/Disconnect"
+        )
+        assert response.status_code == 200, response.text
+
+    async def twilio(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.request(
+            method, f"{self.emulator.url}{path}", auth=(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN), **kwargs
+        )
+
+
+@asynccontextmanager
+async def meeting_stack(
+    env: WorkflowEnvironment,
+    *,
+    emulator_config: EmulatorConfig | None = None,
+    sweep: SweepConfig | None = None,
+    public_url: str | None = None,
+) -> AsyncIterator[Stack]:
+    task_queue = f"meetings-{uuid.uuid4()}"
+    sock = bind()
+    gateway_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    gateway = create_gateway(
+        GatewayConfig(public_url=gateway_url, auth_token=TEST_AUTH_TOKEN), TemporalSignaller(env.client)
+    )
+    server, serving = await serve(gateway, sock)
+    config = emulator_config or EmulatorConfig(clock=ManualClock(), rate_limits=False)
+    try:
+        with running_emulator(config) as emulator:
+            settings = Settings(
+                _env_file=None,
+                twilio_account_sid=TEST_ACCOUNT_SID,
+                twilio_auth_token=TEST_AUTH_TOKEN,
+                twilio_video_base_url=emulator.url,
+                task_queue=task_queue,
+                public_url=public_url or gateway_url,
+            )
+            video = VideoClient(
+                TwilioCredentials.from_auth_token(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN), emulator.url
+            )
+            async with (
+                httpx.AsyncClient(timeout=10) as http,
+                video,
+                running_worker(
+                    env.client, settings, video, sweep=sweep, graceful_shutdown=timedelta(seconds=1)
+                ),
+            ):
+                yield Stack(env, emulator, gateway_url, task_queue, http)
+    finally:
+        server.should_exit = True
+        await serving

@@ -1,0 +1,100 @@
+"""A meeting's whole life on a time-skipping Temporal server, the real worker, gateway and emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from tests.workflows.stack import Stack, meeting_stack
+from workflows.meeting_models import MeetingSpec, Phase
+from workflows.search_attributes import MEETING_STATUS, ROOM_SID
+
+
+@pytest_asyncio.fixture
+async def stack(skipping_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    async with meeting_stack(skipping_env) as running:
+        yield running
+
+
+def spec(
+    meeting_id: str,
+    *,
+    starts_in: timedelta = timedelta(hours=1),
+    lasts: timedelta = timedelta(minutes=30),
+    **extra,
+) -> MeetingSpec:
+    start = datetime.now(UTC).replace(microsecond=0) + starts_in
+    return MeetingSpec.model_validate(
+        {
+            "meeting_id": meeting_id,
+            "title": f"Test {meeting_id}",
+            "start_time": start,
+            "end_time": start + lasts,
+            **extra,
+        }
+    )
+
+
+async def test_full_story_with_an_overstayer_evicted_on_time(stack: Stack) -> None:
+    meeting = spec("story", room={"max_participant_duration": 600})
+    handle = await stack.start(meeting)
+    assert (await stack.status(handle)).phase is Phase.SCHEDULED
+    assert stack.emulator.state.world.rooms == {}
+
+    # Two minutes before the start, the room opens.
+    await stack.advance(handle, timedelta(minutes=58) - timedelta(seconds=5))
+    assert (await stack.status(handle)).phase is Phase.SCHEDULED
+    await stack.advance(handle, timedelta(seconds=10))
+    status = await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "the room to open")
+    room_sid = status.room_sid
+    assert room_sid is not None
+    room = (await stack.twilio("GET", f"/v1/Rooms/{room_sid}")).json()
+    assert (
+        room["unique_name"] == "story"
+        and room["status_callback"] == f"{stack.gateway_url}/twilio/status/meeting-story"
+    )
+    assert room["max_participants"] == 10 and room["empty_room_timeout"] == 5
+
+    description = await handle.describe()
+    assert description.typed_search_attributes.get(MEETING_STATUS) == "open"
+    assert description.typed_search_attributes.get(ROOM_SID) == room_sid
+
+    alice = await stack.join("story", "alice")
+    await stack.join("story", "bob")
+    status = await stack.wait_for(handle, lambda s: len(s.participants) == 2, "alice and bob")
+    deadline = {p.identity: p.eviction_deadline for p in status.participants}["alice"]
+    joined = datetime.fromisoformat(
+        alice["start_time"].replace("Z", "+00:00")
+    )  # whole seconds on the resource
+    assert timedelta(0) <= deadline - (joined + timedelta(seconds=600)) < timedelta(seconds=1)
+
+    await stack.advance(handle, timedelta(minutes=3))
+    await stack.leave("story", "bob")
+    await stack.wait_for(handle, lambda s: [p.identity for p in s.participants] == ["alice"], "bob to leave")
+
+    # Alice overstays: at connect time + 600 s she is disconnected, not a moment before.
+    await stack.advance(handle, timedelta(minutes=7) - timedelta(seconds=30))
+    assert [p.identity for p in (await stack.status(handle)).participants] == ["alice"]
+    await stack.advance(handle, timedelta(seconds=40))
+    await stack.wait_for(handle, lambda s: s.participants == [], "alice's eviction")
+    kicked = (await stack.twilio("GET", f"/v1/Rooms/{room_sid}/Participants/{alice['sid']}")).json()
+    assert kicked["status"] == "disconnected"
+
+    # At the end time the room is completed and the summary tells the story.
+    await stack.advance(handle, timedelta(hours=1))
+    result = await handle.result()
+    assert result.ended_by == "schedule"
+    assert result.room_sid == room_sid and result.room_sids == [room_sid]
+    assert result.participants_seen == 2 and result.identities_seen == ["alice", "bob"]
+    assert [e.identity for e in result.participants_evicted] == ["alice"]
+    eviction = result.participants_evicted[0]
+    # Not a moment early; late only by the dev server's timer granularity (about a second).
+    assert timedelta(seconds=600) <= eviction.evicted_at - eviction.connected_at < timedelta(seconds=602)
+    assert result.end_lag_seconds is not None and 0 <= result.end_lag_seconds < 5
+    assert result.opened_at is not None and result.opened_at <= meeting.open_at + timedelta(seconds=10)
+    room = (await stack.twilio("GET", f"/v1/Rooms/{room_sid}")).json()
+    assert room["status"] == "completed"
+    assert (await handle.describe()).typed_search_attributes.get(MEETING_STATUS) == "completed"

@@ -1,0 +1,143 @@
+"""The roomkeeper worker: runs MeetingWorkflow, the RoomReconciler and their activities.
+
+Configured by the environment (``roomkeeper.settings.Settings`` and Temporal's own env config), serves
+Prometheus metrics — the Temporal SDK's and roomkeeper's — on ``ROOMKEEPER_METRICS_PORT``, makes sure
+the reconciler runs, and shuts down gracefully on SIGTERM/SIGINT (running activities get 30 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from activities.reconcile import ReconcileActivities
+from activities.rooms import RoomActivities
+from activities.sweeper import SweepConfig
+from roomkeeper.metrics import PrometheusRequestObserver
+from roomkeeper.metrics_server import MetricsServer, free_loopback_port
+from roomkeeper.settings import Settings
+from twilio_video.client import VideoClient
+from workflows.meeting import MeetingWorkflow
+from workflows.reconciler import RoomReconciler, reconciler_id
+
+log = logging.getLogger("roomkeeper.worker")
+
+WORKFLOWS: Sequence[type] = (MeetingWorkflow, RoomReconciler)
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+DEFAULT_SWEEP = SweepConfig()
+
+
+def activities_for(rooms: RoomActivities, reconcile: ReconcileActivities) -> list[Any]:
+    """Every activity the worker registers; tests build their workers from the same list."""
+    return [
+        rooms.create_room,
+        rooms.fetch_room,
+        rooms.complete_room,
+        rooms.list_participants,
+        rooms.fetch_participant,
+        rooms.disconnect_participant,
+        reconcile.reconcile_rooms,
+    ]
+
+
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A Temporal client: Temporal's env config (profiles, TLS, API keys) first, our settings for the rest."""
+    config = ClientConfig.load_client_connect_config()
+    config.setdefault("target_host", settings.temporal_address)
+    config.setdefault("namespace", settings.temporal_namespace)
+    return await Client.connect(**config, data_converter=pydantic_data_converter, runtime=runtime)
+
+
+def video_client(settings: Settings) -> VideoClient:
+    return VideoClient(
+        settings.twilio_credentials(), settings.twilio_video_base_url, observer=PrometheusRequestObserver()
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client,
+    settings: Settings,
+    video: VideoClient,
+    *,
+    sweep: SweepConfig | None = DEFAULT_SWEEP,
+    graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
+) -> AsyncIterator[Worker]:
+    """The worker, running, with the task queue's reconciler started (``sweep=None``: don't start it)."""
+    rooms = RoomActivities(video, settings.public_url)
+    reconcile = ReconcileActivities(video, client, settings.task_queue)
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities_for(rooms, reconcile),
+        graceful_shutdown_timeout=graceful_shutdown,
+    )
+    async with worker:
+        if sweep is not None:
+            await client.start_workflow(
+                RoomReconciler.run,
+                sweep,
+                id=reconciler_id(settings.task_queue),
+                task_queue=settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary="roomkeeper: notice what Twilio status callbacks missed",
+            )
+        yield worker
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    # The SDK exports on a private loopback port; our endpoint re-serves it beside our own metrics.
+    sdk_port = free_loopback_port()
+    runtime = Runtime(
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{sdk_port}"))
+    )
+    metrics = MetricsServer(settings.metrics_port, sdk_metrics_url=f"http://127.0.0.1:{sdk_port}/metrics")
+    metrics.start()
+    client = await connect(settings, runtime)
+    async with video_client(settings) as video, running_worker(client, settings, video):
+        log.info(
+            "worker on task queue %r at %s; metrics on :%d",
+            settings.task_queue,
+            settings.temporal_address,
+            settings.metrics_port,
+        )
+        await stop.wait()
+        log.info("shutting down (running activities get %ss)", GRACEFUL_SHUTDOWN.total_seconds())
+    metrics.stop()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(run())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The SDK can crash in interpreter finalisation (sdk-python#300); all work is done by now.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Temporal workflows: ``MeetingWorkflow`` (one per meeting) and the fleet-wide ``RoomReconciler``."""
