@@ -128,7 +128,7 @@ def callback_sink() -> Iterator[CallbackSink]:
             )
         return PlainTextResponse("ok", status_code=holder[0].status_code)
 
-    server = serve_in_thread(Starlette(routes=[Route("/callbacks", record, methods=["GET", "POST"])]))
+    server = serve_in_thread(Starlette(routes=[Route("/{path:path}", record, methods=["GET", "POST"])]))
     sink = CallbackSink(server)
     holder.append(sink)
     try:

@@ -70,12 +70,15 @@ def search_attributes_for(spec: MeetingSpec, phase: Phase = Phase.SCHEDULED) -> 
 
 @workflow.defn(name="MeetingWorkflow", failure_exception_types=[pydantic.ValidationError])
 class MeetingWorkflow:
-    def __init__(self) -> None:
-        self._spec: MeetingSpec | None = None
-        self._state = MeetingState()
+    @workflow.init
+    def __init__(self, meeting: MeetingInput) -> None:
+        # Set up here, not in run: signals and updates can arrive in the very first activation.
+        given = meeting.root
+        if isinstance(given, ContinuedMeeting):
+            self._spec, self._state, self._continued = given.spec, given.carried_state, True
+        else:
+            self._spec, self._state, self._continued = given, MeetingState(), False
         self._wake = False
-        self._cancel_reason: str | None = None
-        self._end_reason: str | None = None
         self._end_requested = False
         self._cancel_requested = False
 
@@ -83,14 +86,8 @@ class MeetingWorkflow:
 
     @workflow.run
     async def run(self, meeting: MeetingInput) -> MeetingSummary:
-        given = meeting.root
-        if isinstance(given, ContinuedMeeting):
-            spec, self._state = given.spec, given.carried_state
-        else:
-            spec = given
-        self._spec = spec
-        if isinstance(given, MeetingSpec):
-            self._record(f"scheduled: {spec.start_time.isoformat()} to {spec.end_time.isoformat()}")
+        if not self._continued:
+            self._record(f"scheduled: {self.spec.start_time.isoformat()} to {self.spec.end_time.isoformat()}")
         self._publish()
 
         if self._state.phase is Phase.SCHEDULED:
@@ -201,7 +198,7 @@ class MeetingWorkflow:
             ):
                 self._connect(event.participant_sid, event.participant_identity, event.timestamp)
             elif kind is RoomEventKind.PARTICIPANT_DISCONNECTED and event.participant_sid:
-                self._disconnect(event.participant_sid, event.timestamp)
+                self._disconnect(event.participant_sid, identity=event.participant_identity)
             elif kind is RoomEventKind.SNAPSHOT and event.participants is not None:
                 self._apply_snapshot(event)
             elif kind is RoomEventKind.ROOM_ENDED:
@@ -224,7 +221,7 @@ class MeetingWorkflow:
         for sid, known in list(self._state.participants.items()):
             # Someone who connected after the observation was taken is not missing from it.
             if sid not in observed and known.connected_at <= event.timestamp:
-                self._disconnect(sid, event.timestamp)
+                self._disconnect(sid)
 
     async def _room_ended_early(self) -> bool:
         """Apply the ``if_room_ends_early`` policy; True if the meeting goes on in a new room."""
@@ -388,7 +385,6 @@ class MeetingWorkflow:
 
     @property
     def spec(self) -> MeetingSpec:
-        assert self._spec is not None
         return self._spec
 
     async def _sleep_until(self, when: datetime, summary: str) -> None:
@@ -422,24 +418,31 @@ class MeetingWorkflow:
             connected_at=connected_at,
             eviction_deadline=connected_at + timedelta(seconds=self.spec.room.max_participant_duration),
         )
-        self._state.participant_sids_seen += 1
-        if identity not in self._state.identities_seen:
-            self._state.identities_seen.append(identity)
+        self._saw(identity)
         self._record(f"{identity} connected")
 
-    def _disconnect(self, sid: str, at: datetime | None = None) -> None:
-        if sid not in self._state.departed:
-            self._state.departed.append(sid)
-            del self._state.departed[:-DEPARTED_LIMIT]
+    def _disconnect(self, sid: str, identity: str | None = None) -> None:
+        if sid in self._state.departed:
+            return
+        self._state.departed.append(sid)
+        del self._state.departed[:-DEPARTED_LIMIT]
         participant = self._state.participants.pop(sid, None)
         if participant is not None:
             self._record(f"{participant.identity} disconnected")
+        elif identity is not None:
+            # Their "connected" is late or lost; they were here all the same.
+            self._saw(identity)
+            self._record(f"{identity} came and went")
+
+    def _saw(self, identity: str) -> None:
+        self._state.participant_sids_seen += 1
+        if identity not in self._state.identities_seen:
+            self._state.identities_seen.append(identity)
 
     def _record(self, what: str) -> None:
         self._state.history.append(HistoryEntry(at=workflow.now(), what=what))
         del self._state.history[:-HISTORY_LIMIT]
-        if self._spec is not None:
-            self._publish_details()
+        self._publish_details()
 
     def _set_phase(self, phase: Phase) -> None:
         self._state.phase = phase

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from tests.workflows.helpers import meeting as make_meeting
 from tests.workflows.stack import Stack, meeting_stack
-from workflows.meeting_models import MeetingSpec, Phase
+from workflows.meeting_models import Phase
 from workflows.search_attributes import MEETING_STATUS, ROOM_SID
 
 
@@ -19,27 +20,8 @@ async def stack(skipping_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
         yield running
 
 
-def spec(
-    meeting_id: str,
-    *,
-    starts_in: timedelta = timedelta(hours=1),
-    lasts: timedelta = timedelta(minutes=30),
-    **extra,
-) -> MeetingSpec:
-    start = datetime.now(UTC).replace(microsecond=0) + starts_in
-    return MeetingSpec.model_validate(
-        {
-            "meeting_id": meeting_id,
-            "title": f"Test {meeting_id}",
-            "start_time": start,
-            "end_time": start + lasts,
-            **extra,
-        }
-    )
-
-
 async def test_full_story_with_an_overstayer_evicted_on_time(stack: Stack) -> None:
-    meeting = spec("story", room={"max_participant_duration": 600})
+    meeting = make_meeting("story", room={"max_participant_duration": 600})
     handle = await stack.start(meeting)
     assert (await stack.status(handle)).phase is Phase.SCHEDULED
     assert stack.emulator.state.world.rooms == {}
