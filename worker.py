@@ -123,6 +123,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = Settings()
 
     async def run() -> None:

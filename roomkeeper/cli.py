@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 import emulator.cli
+from roomkeeper import devstack
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -29,7 +30,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.cli.add_arguments(emulator_parser)
     emulator_parser.set_defaults(handler=emulator.cli.run)
+
+    dev_parser = commands.add_parser(
+        "dev",
+        help="the whole stack on this machine, on the embedded emulator",
+        description="Temporal dev server (UI included), Twilio emulator, gateway and worker in one command. "
+        "Ports default to Temporal 7233, UI 8233, gateway 8000, emulator 8088, metrics 9464.",
+    )
+    devstack.add_arguments(dev_parser)
+    dev_parser.set_defaults(handler=devstack.run)
+
+    worker_parser = commands.add_parser(
+        "worker",
+        help="the Temporal worker (workflows, activities, metrics)",
+        description="Runs MeetingWorkflow, the reconciler and the Twilio activities; configured by the "
+        "environment (see docs/configuration.md).",
+    )
+    worker_parser.set_defaults(handler=_run_worker)
+
+    gateway_parser = commands.add_parser(
+        "gateway",
+        help="the HTTP ingress for Twilio status callbacks",
+        description="Verifies X-Twilio-Signature and turns status callbacks into room_event signals.",
+    )
+    gateway_parser.add_argument("--host", default="127.0.0.1")
+    gateway_parser.add_argument("--port", type=int, default=8000)
+    gateway_parser.set_defaults(handler=_run_gateway)
     return parser
+
+
+def _run_worker(_: argparse.Namespace) -> int:
+    import worker
+
+    worker.main()
+    return 0
+
+
+def _run_gateway(args: argparse.Namespace) -> int:
+    from roomkeeper.gateway.serve import run
+
+    return run(args.host, args.port)
 
 
 def main(argv: list[str] | None = None) -> int:

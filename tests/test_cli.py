@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -86,3 +87,50 @@ def test_bad_flags_are_named() -> None:
     )
     assert result.returncode != 0
     assert "--account-sid must be AC followed by 32 hex digits" in result.stderr
+
+
+OUR_VARIABLES = ("TWILIO_", "ROOMKEEPER_", "TEMPORAL_")
+
+
+def test_roomkeeper_dev_demo_brings_up_the_stack_and_stops_it() -> None:
+    ports = {name: free_port() for name in ("temporal", "ui", "gateway", "emulator", "metrics")}
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "roomkeeper.cli", "dev", "--demo",
+            "--temporal-port", str(ports["temporal"]), "--ui-port", str(ports["ui"]),
+            "--gateway-port", str(ports["gateway"]), "--emulator-port", str(ports["emulator"]),
+            "--metrics-port", str(ports["metrics"]),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith(OUR_VARIABLES)},
+    )  # fmt: skip
+    try:
+
+        def demo_rooms() -> int:
+            try:
+                return int(
+                    httpx.get(f"http://127.0.0.1:{ports['emulator']}/emulator", timeout=1).json()[
+                        "rooms_total"
+                    ]
+                )
+            except (httpx.TransportError, ValueError):
+                return 0
+
+        wait_until(lambda: demo_rooms() >= 2, timeout=90, what="the demo meetings' rooms")
+        assert httpx.get(f"http://127.0.0.1:{ports['gateway']}/healthz").json() == {"status": "ok"}
+        assert httpx.get(f"http://127.0.0.1:{ports['ui']}/", timeout=5).status_code == 200
+        metrics = httpx.get(f"http://127.0.0.1:{ports['metrics']}/metrics").text
+        assert (
+            'roomkeeper_twilio_requests_total{operation="CreateRoom",outcome="success",status="201"}'
+            in metrics
+        )
+        assert "temporal_workflow_task_execution_latency" in metrics  # the SDK's, served alongside ours
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, out
+    assert f"UI http://127.0.0.1:{ports['ui']}" in out
+    with socket.socket() as probe:  # the Temporal dev server child is gone with it
+        assert probe.connect_ex(("127.0.0.1", ports["temporal"])) != 0
