@@ -21,14 +21,15 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.reconcile import ReconcileActivities
 from activities.rooms import RoomActivities
 from activities.sweeper import SweepConfig
+from roomkeeper.census import count_meetings_by_phase
 from roomkeeper.metrics import PrometheusRequestObserver
-from roomkeeper.metrics_server import MetricsServer, free_loopback_port
+from roomkeeper.metrics_server import start_observability
 from roomkeeper.settings import Settings
 from twilio_video.client import VideoClient
 from workflows.meeting import MeetingWorkflow
@@ -101,14 +102,9 @@ async def running_worker(
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    # The SDK exports on a private loopback port; our endpoint re-serves it beside our own metrics.
-    sdk_port = free_loopback_port()
-    runtime = Runtime(
-        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{sdk_port}"))
-    )
-    metrics = MetricsServer(settings.metrics_port, sdk_metrics_url=f"http://127.0.0.1:{sdk_port}/metrics")
-    metrics.start()
+    runtime, metrics = start_observability(settings.metrics_port)
     client = await connect(settings, runtime)
+    census = asyncio.create_task(count_meetings_by_phase(client, settings.task_queue))
     async with video_client(settings) as video, running_worker(client, settings, video):
         log.info(
             "worker on task queue %r at %s; metrics on :%d",
@@ -118,6 +114,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         await stop.wait()
         log.info("shutting down (running activities get %ss)", GRACEFUL_SHUTDOWN.total_seconds())
+    census.cancel()
     metrics.stop()
 
 

@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
+from roomkeeper.census import count_meetings_by_phase
 from roomkeeper.gateway.app import GatewayConfig, TemporalSignaller, create_gateway
-from roomkeeper.metrics_server import MetricsServer, free_loopback_port
+from roomkeeper.metrics_server import free_loopback_port, start_observability
 from roomkeeper.serving import bind, serve
 from roomkeeper.settings import Settings
 from workflows import search_attributes
@@ -123,12 +122,7 @@ async def run_stack(args: argparse.Namespace, stop: asyncio.Event) -> None:
             )
         )
         servers.append(await serve(emulator_app, bind("127.0.0.1", ports.emulator)))
-        sdk_port = free_loopback_port()
-        runtime = Runtime(
-            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{sdk_port}"))
-        )
-        metrics = MetricsServer(ports.metrics, f"http://127.0.0.1:{sdk_port}/metrics", host="127.0.0.1")
-        metrics.start()
+        runtime, metrics = start_observability(ports.metrics, host="127.0.0.1")
         client = await connect(settings, runtime)
         token = (
             settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else TEST_AUTH_TOKEN
@@ -150,7 +144,9 @@ async def run_stack(args: argparse.Namespace, stop: asyncio.Event) -> None:
                 flush=True,
             )
             demo = asyncio.create_task(run_demo(client, settings, emulator_url)) if args.demo else None
+            census = asyncio.create_task(count_meetings_by_phase(client, settings.task_queue))
             await stop.wait()
+            census.cancel()
             if demo is not None:
                 demo.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

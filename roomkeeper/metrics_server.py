@@ -14,6 +14,9 @@ from prometheus_client import REGISTRY, start_http_server
 from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from workflows.meeting_metrics import HISTOGRAM_BUCKETS
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +61,20 @@ class MetricsServer:
             self._server.server_close()
         if self._collector is not None:
             REGISTRY.unregister(self._collector)
+
+
+def start_observability(port: int, host: str = "0.0.0.0") -> tuple[Runtime, MetricsServer]:
+    """A Temporal runtime exporting SDK (and workflow) metrics privately, and the one public endpoint."""
+    sdk_port = free_loopback_port()
+    runtime = Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=f"127.0.0.1:{sdk_port}",
+                durations_as_seconds=True,
+                histogram_bucket_overrides=HISTOGRAM_BUCKETS,
+            )
+        )
+    )
+    server = MetricsServer(port, sdk_metrics_url=f"http://127.0.0.1:{sdk_port}/metrics", host=host)
+    server.start()
+    return runtime, server

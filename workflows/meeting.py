@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         RoomRef,
     )
     from twilio_video.models import Participant, RoomStatus
+    from workflows import meeting_metrics
     from workflows.meeting_models import (
         TERMINAL_PHASES,
         ConnectedParticipant,
@@ -133,8 +134,10 @@ class MeetingWorkflow:
         room = created.room
         self._state.room_sid = room.sid
         self._state.room_sids.append(room.sid)
+        meeting_metrics.room_created(created.adopted)
         if self._state.opened_at is None:
             self._state.opened_at = workflow.now()
+            meeting_metrics.room_opened((self._state.opened_at - spec.start_time).total_seconds())
         self._record(f"room {room.sid} {'adopted' if created.adopted else 'created'}")
         if created.adopted:
             # An earlier attempt's room may already have people in it.
@@ -262,6 +265,7 @@ class MeetingWorkflow:
                     evicted_at=workflow.now(),
                 )
             )
+            meeting_metrics.participant_evicted("max_participant_duration")
             self._record(
                 f"evicted {participant.identity}: connected since {participant.connected_at.isoformat()}"
             )
@@ -452,6 +456,7 @@ class MeetingWorkflow:
         if self._state.ended_by is None:
             self._state.ended_by = "cancelled" if phase is Phase.CANCELLED else "end_now"
         self._set_phase(phase)
+        meeting_metrics.meeting_ended(self._state.ended_by, self._summary().end_lag_seconds)
 
     def _fail(self, what: str, error: ActivityError) -> NoReturn:
         cause = error.cause
@@ -460,6 +465,7 @@ class MeetingWorkflow:
         )
         self._record(f"failed: {what}: {detail}")
         self._set_phase(Phase.FAILED)
+        meeting_metrics.meeting_ended("failed", None)
         raise ApplicationError(
             f"{what}: {detail}", type=cause.type if isinstance(cause, ApplicationError) else None
         ) from error
