@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest_asyncio
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import meeting as make_meeting
@@ -47,6 +48,10 @@ async def test_full_story_with_an_overstayer_evicted_on_time(stack: Stack) -> No
     alice = await stack.join("story", "alice")
     await stack.join("story", "bob")
     status = await stack.wait_for(handle, lambda s: len(s.participants) == 2, "alice and bob")
+    # What the Temporal UI shows as the workflow's current details.
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    details = metadata.current_details
+    assert "open" in details and room_sid in details and "connected: alice, bob" in details
     deadline = {p.identity: p.eviction_deadline for p in status.participants}["alice"]
     joined = datetime.fromisoformat(
         alice["start_time"].replace("Z", "+00:00")
@@ -80,3 +85,16 @@ async def test_full_story_with_an_overstayer_evicted_on_time(stack: Stack) -> No
     room = (await stack.twilio("GET", f"/v1/Rooms/{room_sid}")).json()
     assert room["status"] == "completed"
     assert (await handle.describe()).typed_search_attributes.get(MEETING_STATUS) == "completed"
+
+    # Summaries the UI shows on each activity and timer (user metadata in history).
+    history = await handle.fetch_history()
+    converter = stack.env.client.data_converter.payload_converter
+    summaries = [
+        converter.from_payload(event.user_metadata.summary, str)
+        for event in history.events
+        if event.HasField("user_metadata") and event.user_metadata.HasField("summary")
+    ]
+    assert "create room story" in summaries
+    assert "evict alice (max participant duration)" in summaries
+    assert any(s.startswith("open room at ") for s in summaries)
+    assert any(s.startswith("meeting end ") for s in summaries)
