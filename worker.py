@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
@@ -30,6 +29,7 @@ from activities.sweeper import SweepConfig
 from roomkeeper.census import count_meetings_by_phase
 from roomkeeper.metrics import PrometheusRequestObserver
 from roomkeeper.metrics_server import start_observability
+from roomkeeper.serving import run_until_signalled
 from roomkeeper.settings import Settings
 from twilio_video.client import VideoClient
 from workflows.meeting import MeetingWorkflow
@@ -122,15 +122,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = Settings()
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await serve(settings, stop)
-
-    asyncio.run(run())
+    run_until_signalled(lambda stop: serve(settings, stop))
     sys.stdout.flush()
     sys.stderr.flush()
     # The SDK can crash in interpreter finalisation (sdk-python#300); all work is done by now.

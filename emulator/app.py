@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from emulator.credentials import Credentials
 from emulator.errors import ApiError, invalid, not_found
 from emulator.faults import ERROR_CODE_FOR_STATUS, FaultInjector, FaultPlan
 from emulator.forms import Form, parse_form
-from emulator.paging import PageRequest, page_meta, paginate
+from emulator.paging import PageRequest, T, page_meta, paginate
 from emulator.ratelimit import RateLimiter
 from emulator.render import render_participant, render_room
 from emulator.room_options import parse_room_options
@@ -38,7 +38,7 @@ from emulator.state import World
 from emulator.timers import Timers
 from twilio_video import limits
 from twilio_video.error_codes import ErrorCode
-from twilio_video.models import ParticipantPage, ParticipantStatus, RoomPage, RoomStatus
+from twilio_video.models import PageMeta, ParticipantPage, ParticipantStatus, RoomPage, RoomStatus
 from twilio_video.timefmt import format_callback_timestamp, parse_date_filter
 
 log = logging.getLogger(__name__)
@@ -194,30 +194,19 @@ class TwilioSurface:
 
     async def list_rooms(self, request: Request) -> Response:
         query = _query(request)
-        page_request = PageRequest.from_query(query)
-        status = _enum_filter(query, "Status", RoomStatus) or RoomStatus.IN_PROGRESS
         rooms = self.world.list_rooms(
-            status,
+            _enum_filter(query, "Status", RoomStatus) or RoomStatus.IN_PROGRESS,
             query.get("UniqueName"),
             _date_filter(query, "DateCreatedAfter"),
             _date_filter(query, "DateCreatedBefore"),
         )
-        chunk, next_token, previous_token = paginate(rooms, page_request)
-        base_url = self.emulator.base_url(request)
-        meta = page_meta(
-            base_url=base_url,
-            path="/v1/Rooms",
-            key="rooms",
-            filters=_echo_filters(query, ("Status", "UniqueName", "DateCreatedAfter", "DateCreatedBefore")),
-            request=page_request,
-            next_token=next_token,
-            previous_token=previous_token,
+        page, base_url, meta = self._page(
+            request, query, rooms, "/v1/Rooms", key="rooms", name_filter="UniqueName"
         )
-        return model_response(RoomPage(rooms=[render_room(room, base_url) for room in chunk], meta=meta))
+        return model_response(RoomPage(rooms=[render_room(room, base_url) for room in page], meta=meta))
 
     async def list_participants(self, request: Request) -> Response:
         query = _query(request)
-        page_request = PageRequest.from_query(query)
         room_ref = request.path_params["room"]
         participants = self.world.list_participants(
             room_ref,
@@ -226,19 +215,30 @@ class TwilioSurface:
             _date_filter(query, "DateCreatedAfter"),
             _date_filter(query, "DateCreatedBefore"),
         )
-        chunk, next_token, previous_token = paginate(participants, page_request)
+        path = f"/v1/Rooms/{room_ref}/Participants"
+        page, base_url, meta = self._page(
+            request, query, participants, path, key="participants", name_filter="Identity"
+        )
+        items = [render_participant(p, base_url) for p in page]
+        return model_response(ParticipantPage(participants=items, meta=meta))
+
+    def _page(
+        self, request: Request, query: Form, items: Sequence[T], path: str, *, key: str, name_filter: str
+    ) -> tuple[Sequence[T], str, PageMeta]:
+        """One page of ``items`` and its ``meta``, echoing the filters the caller gave."""
+        page_request = PageRequest.from_query(query)
+        page, next_token, previous_token = paginate(items, page_request)
         base_url = self.emulator.base_url(request)
         meta = page_meta(
             base_url=base_url,
-            path=f"/v1/Rooms/{room_ref}/Participants",
-            key="participants",
-            filters=_echo_filters(query, ("Status", "Identity", "DateCreatedAfter", "DateCreatedBefore")),
+            path=path,
+            key=key,
+            filters=_echo_filters(query, ("Status", name_filter, "DateCreatedAfter", "DateCreatedBefore")),
             request=page_request,
             next_token=next_token,
             previous_token=previous_token,
         )
-        items = [render_participant(p, base_url) for p in chunk]
-        return model_response(ParticipantPage(participants=items, meta=meta))
+        return page, base_url, meta
 
     async def fetch_participant(self, request: Request) -> Response:
         _, participant = self.world.find_participant(

@@ -27,7 +27,7 @@ from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
 from roomkeeper.census import count_meetings_by_phase
 from roomkeeper.gateway.app import GatewayConfig, TemporalSignaller, create_gateway
 from roomkeeper.metrics_server import free_loopback_port, start_observability
-from roomkeeper.serving import bind, serve
+from roomkeeper.serving import bind, run_until_signalled, serve
 from roomkeeper.settings import Settings
 from workflows import search_attributes
 
@@ -167,13 +167,5 @@ async def run_stack(args: argparse.Namespace, stop: asyncio.Event) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns everything else
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await run_stack(args, stop)
-
-    asyncio.run(main())
+    run_until_signalled(lambda stop: run_stack(args, stop))
     return 0

@@ -7,8 +7,10 @@ is free; the same helper lets ``roomkeeper dev`` run several servers in one proc
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,3 +73,16 @@ async def serve(app: Any, sock: socket.socket, **kwargs: Any) -> tuple[uvicorn.S
             raise RuntimeError("server exited before it started")
         await asyncio.sleep(0.01)
     return server, task
+
+
+def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run ``main(stop)`` in a new event loop; SIGTERM or SIGINT sets ``stop`` for a graceful exit."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())

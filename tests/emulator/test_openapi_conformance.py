@@ -13,18 +13,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from emulator.faults import OPERATIONS as FAULTABLE_OPERATIONS
 from tests.support import SHARED_REFERENCE, RunningEmulator, running_emulator
 
 SPEC = SHARED_REFERENCE / "twilio-oai" / "twilio_video_v1.json"
-OPERATIONS = [
-    "CreateRoom",
-    "FetchRoom",
-    "UpdateRoom",
-    "ListRoom",
-    "ListRoomParticipant",
-    "FetchRoomParticipant",
-    "UpdateRoomParticipant",
-]
+OPERATIONS = list(FAULTABLE_OPERATIONS)  # the Rooms and Participants operations the emulator serves
 
 if not SPEC.exists():
     pytest.skip(
