@@ -28,8 +28,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP)  ## results in bench/results/*.json
 	$(BIN)/python -m bench.emulator_throughput
+	$(BIN)/python -m bench.reconcile_budget
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info

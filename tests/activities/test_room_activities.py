@@ -127,7 +127,8 @@ async def test_fifty_meetings_survive_thirty_percent_faults(
             for first, second in itertools.pairwise(attempts):
                 if first["retry_after"]:
                     gap = (when(second) - when(first)).total_seconds()
-                    assert first["retry_after"] - 0.05 <= gap < first["retry_after"] + 3, (meeting, gap)
+                    # Never sooner than Retry-After; later only by scheduling on a busy 2-core machine.
+                    assert first["retry_after"] - 0.05 <= gap < first["retry_after"] + 5, (meeting, gap)
                     checked += 1
     assert checked >= 5, f"too few Retry-After retries to judge ({checked})"
 
