@@ -113,20 +113,19 @@ async def run_stack(args: argparse.Namespace, stop: asyncio.Event) -> None:
         public_url=os.environ.get("ROOMKEEPER_PUBLIC_URL", gateway_url),
         metrics_port=ports.metrics,
     )
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else TEST_AUTH_TOKEN
     servers = []
     try:
+        # The emulator answers for the same account the worker and the gateway are configured with.
         emulator_app = create_app(
             EmulatorConfig(
-                credentials=Credentials(settings.twilio_account_sid or TEST_ACCOUNT_SID, TEST_AUTH_TOKEN),
+                credentials=Credentials(settings.twilio_account_sid or TEST_ACCOUNT_SID, token),
                 clock=SystemClock(args.time_scale),
             )
         )
         servers.append(await serve(emulator_app, bind("127.0.0.1", ports.emulator)))
         runtime, metrics = start_observability(ports.metrics, host="127.0.0.1")
         client = await connect(settings, runtime)
-        token = (
-            settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else TEST_AUTH_TOKEN
-        )
         gateway = create_gateway(GatewayConfig(settings.public_url, token), TemporalSignaller(client))
         servers.append(await serve(gateway, bind("127.0.0.1", ports.gateway)))
         async with (
