@@ -105,6 +105,7 @@ class MeetingWorkflow:
 
     async def _wait_until_open(self) -> None:
         while True:
+            self._wake = False  # from here on, any handler's request wakes the next sleep
             spec = self.spec
             if self._cancel_requested or self._end_requested:
                 self._finish(Phase.CANCELLED if self._cancel_requested else Phase.COMPLETED)
@@ -147,6 +148,9 @@ class MeetingWorkflow:
 
     async def _watch_until_end(self) -> None:
         while True:
+            # Cleared before looking at state, never at the sleep: a request that arrives while an
+            # activity below is in flight must still cut the next sleep short.
+            self._wake = False
             room_ended = await self._apply_events()
             if self._cancel_requested or self._end_requested:
                 break
@@ -392,8 +396,7 @@ class MeetingWorkflow:
         return self._spec
 
     async def _sleep_until(self, when: datetime, summary: str) -> None:
-        """Sleep until ``when`` or until a handler wakes the loop, whichever is first."""
-        self._wake = False
+        """Sleep until ``when`` or until a handler has woken the loop since it last looked at state."""
         delay = when - workflow.now()
         if delay <= timedelta(0):
             return
@@ -496,8 +499,16 @@ class MeetingWorkflow:
         workflow.set_current_details("\n\n".join(lines))
 
     async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(ContinuedMeeting(spec=self.spec, carried_state=self._state))
+        """Continue as new once no handler is running; unless the meeting was asked to end meanwhile.
+
+        ``end_now`` only finishes when the meeting is over, so waiting for it here would wait forever;
+        and the cancel/end flags are not carried over. The main loop ends the meeting instead.
+        """
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() or self._cancel_requested or self._end_requested
+        )
+        if not (self._cancel_requested or self._end_requested):
+            workflow.continue_as_new(ContinuedMeeting(spec=self.spec, carried_state=self._state))
 
     def _summary(self) -> MeetingSummary:
         spec, state = self.spec, self._state
