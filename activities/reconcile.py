@@ -6,11 +6,13 @@ meeting has to register anywhere; observations go back to each meeting as ``room
 
 from __future__ import annotations
 
+import contextlib
+
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sweeper import OpenRooms, RoomSweeper, SweepConfig, SweepStats
+from roomkeeper.meeting_signals import MeetingSignaller, WorkflowGone
 from twilio_video.client import VideoClient
 from workflows.meeting_models import RoomEvent
 from workflows.search_attributes import ROOM_SID
@@ -28,6 +30,7 @@ class ReconcileActivities:
     def __init__(self, video: VideoClient, temporal: Client, task_queue: str) -> None:
         self._video = video
         self._temporal = temporal
+        self._signaller = MeetingSignaller(temporal)
         self._query = open_meetings_query(task_queue)
         self._sweeper: RoomSweeper | None = None
 
@@ -40,11 +43,8 @@ class ReconcileActivities:
         return rooms
 
     async def notify(self, workflow_id: str, event: RoomEvent) -> None:
-        try:
-            await self._temporal.get_workflow_handle(workflow_id).signal("room_event", event)
-        except RPCError as error:
-            if error.status is not RPCStatusCode.NOT_FOUND:
-                raise
+        with contextlib.suppress(WorkflowGone):  # it finished since the visibility query: nothing to tell
+            await self._signaller.room_event(workflow_id, event)
 
     @activity.defn(name="ReconcileRooms")
     async def reconcile_rooms(self, config: SweepConfig) -> SweepStats:

@@ -94,9 +94,11 @@ class RoomSweeper:
             log.warning("reconcile: listing rooms failed: %s", error)
             return
         self.stats.listings += 1
+        # Forget rooms no meeting expects any more, so a long-lived worker's memory stays bounded.
         for room_sid in list(self._last_seen):
             if room_sid not in expected:
                 del self._last_seen[room_sid]
+        self._reported_missing &= expected.keys()
         watched = []
         for room_sid, workflow_id in expected.items():
             if room_sid in in_progress:

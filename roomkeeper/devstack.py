@@ -25,7 +25,8 @@ from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
 from roomkeeper.census import count_meetings_by_phase
-from roomkeeper.gateway.app import GatewayConfig, TemporalSignaller, create_gateway
+from roomkeeper.gateway.app import GatewayConfig, create_gateway
+from roomkeeper.meeting_signals import MeetingSignaller
 from roomkeeper.metrics_server import free_loopback_port, start_observability
 from roomkeeper.serving import bind, run_until_signalled, serve
 from roomkeeper.settings import Settings
@@ -126,7 +127,7 @@ async def run_stack(args: argparse.Namespace, stop: asyncio.Event) -> None:
         servers.append(await serve(emulator_app, bind("127.0.0.1", ports.emulator)))
         runtime, metrics = start_observability(ports.metrics, host="127.0.0.1")
         client = await connect(settings, runtime)
-        gateway = create_gateway(GatewayConfig(settings.public_url, token), TemporalSignaller(client))
+        gateway = create_gateway(GatewayConfig(settings.public_url, token), MeetingSignaller(client))
         servers.append(await serve(gateway, bind("127.0.0.1", ports.gateway)))
         async with (
             video_client(settings) as video,

@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from roomkeeper.gateway.callbacks import BadCallback, room_event_from_callback
+from roomkeeper.meeting_signals import WorkflowGone
 from roomkeeper.status_callback import PATH_PREFIX
 from twilio_video.signature import is_valid_signature
 from workflows.meeting_models import RoomEvent
@@ -26,25 +26,8 @@ from workflows.meeting_models import RoomEvent
 log = logging.getLogger(__name__)
 
 
-class WorkflowGone(Exception):
-    """The workflow is not running (finished, or never existed)."""
-
-
 class Signaller(Protocol):
     async def room_event(self, workflow_id: str, event: RoomEvent) -> None: ...
-
-
-class TemporalSignaller:
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    async def room_event(self, workflow_id: str, event: RoomEvent) -> None:
-        try:
-            await self._client.get_workflow_handle(workflow_id).signal("room_event", event)
-        except RPCError as error:
-            if error.status is RPCStatusCode.NOT_FOUND:
-                raise WorkflowGone(workflow_id) from error
-            raise
 
 
 @dataclass(frozen=True)

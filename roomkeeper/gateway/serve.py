@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from roomkeeper.gateway.app import GatewayConfig, TemporalSignaller, create_gateway
+from roomkeeper.gateway.app import GatewayConfig, create_gateway
+from roomkeeper.meeting_signals import MeetingSignaller
 from roomkeeper.serving import bind, serve
 from roomkeeper.settings import Settings
 
@@ -23,7 +24,7 @@ def run(host: str, port: int) -> int:
         client = await connect(settings)
         app = create_gateway(
             GatewayConfig(settings.public_url, auth_token),
-            TemporalSignaller(client),
+            MeetingSignaller(client),
         )
         _server, task = await serve(app, bind(host, port), log_level="info")
         logging.getLogger("roomkeeper.gateway").info(

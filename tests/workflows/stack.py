@@ -23,7 +23,8 @@ from activities.sweeper import SweepConfig
 from emulator.app import EmulatorConfig
 from emulator.clock import ManualClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from roomkeeper.gateway.app import GatewayConfig, TemporalSignaller, create_gateway
+from roomkeeper.gateway.app import GatewayConfig, create_gateway
+from roomkeeper.meeting_signals import MeetingSignaller
 from roomkeeper.serving import bind, serve
 from roomkeeper.settings import Settings
 from tests.support import RunningEmulator, running_emulator
@@ -129,7 +130,7 @@ async def meeting_stack(
     sock = bind()
     gateway_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     gateway = create_gateway(
-        GatewayConfig(public_url=gateway_url, auth_token=TEST_AUTH_TOKEN), TemporalSignaller(env.client)
+        GatewayConfig(public_url=gateway_url, auth_token=TEST_AUTH_TOKEN), MeetingSignaller(env.client)
     )
     server, serving = await serve(gateway, sock)
     config = emulator_config or EmulatorConfig(clock=ManualClock(), rate_limits=False)
