@@ -148,6 +148,12 @@ def _query(request: Request) -> Form:
     return parse_form(request.scope["query_string"])
 
 
+def _form(request: Request) -> Form:
+    """The POST body, as the pipeline parsed it (once, for the handler and the request log)."""
+    form: Form = request.state.form
+    return form
+
+
 def _date_filter(query: Form, name: str) -> Any:
     raw = query.get(name)
     if raw is None:
@@ -179,7 +185,7 @@ class TwilioSurface:
         self.world = emulator.world
 
     async def create_room(self, request: Request) -> Response:
-        options = parse_room_options(parse_form(await request.body()))
+        options = parse_room_options(_form(request))
         room = self.world.create_room(options)
         return model_response(render_room(room, self.emulator.base_url(request)), 201)
 
@@ -188,8 +194,7 @@ class TwilioSurface:
         return model_response(render_room(room, self.emulator.base_url(request)))
 
     async def update_room(self, request: Request) -> Response:
-        form = parse_form(await request.body())
-        room = self.world.complete_room(request.path_params["room"], form.get("Status"))
+        room = self.world.complete_room(request.path_params["room"], _form(request).get("Status"))
         return model_response(render_room(room, self.emulator.base_url(request)), 202)
 
     async def list_rooms(self, request: Request) -> Response:
@@ -247,9 +252,8 @@ class TwilioSurface:
         return model_response(render_participant(participant, self.emulator.base_url(request)))
 
     async def update_participant(self, request: Request) -> Response:
-        form = parse_form(await request.body())
         participant = self.world.update_participant(
-            request.path_params["room"], request.path_params["participant"], form.get("Status")
+            request.path_params["room"], request.path_params["participant"], _form(request).get("Status")
         )
         return model_response(render_participant(participant, self.emulator.base_url(request)), 202)
 
@@ -303,7 +307,8 @@ class Pipeline:
             "retry_after": None,
         }
         if request.method == "POST":
-            entry["form"] = parse_form(await request.body()).values
+            request.state.form = parse_form(await request.body())
+            entry["form"] = request.state.form.values
         try:
             entry["account_sid"] = emulator.credentials.authenticate(request.headers.get("authorization"))
             if limited:
