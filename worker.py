@@ -78,7 +78,8 @@ async def running_worker(
     sweep: SweepConfig | None = DEFAULT_SWEEP,
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
 ) -> AsyncIterator[Worker]:
-    """The worker, running, with the task queue's reconciler started (``sweep=None``: don't start it)."""
+    """The worker, running, with the task queue's reconciler started (``sweep=None``: don't start it)
+    and the meetings-by-phase gauge kept current."""
     rooms = RoomActivities(video, settings.public_url)
     reconcile = ReconcileActivities(video, client, settings.task_queue)
     worker = Worker(
@@ -98,13 +99,16 @@ async def running_worker(
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 static_summary="roomkeeper: notice what Twilio status callbacks missed",
             )
-        yield worker
+        census = asyncio.create_task(count_meetings_by_phase(client, settings.task_queue))
+        try:
+            yield worker
+        finally:
+            census.cancel()
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     runtime, metrics = start_observability(settings.metrics_port)
     client = await connect(settings, runtime)
-    census = asyncio.create_task(count_meetings_by_phase(client, settings.task_queue))
     async with video_client(settings) as video, running_worker(client, settings, video):
         log.info(
             "worker on task queue %r at %s; metrics on :%d",
@@ -114,7 +118,6 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         await stop.wait()
         log.info("shutting down (running activities get %ss)", GRACEFUL_SHUTDOWN.total_seconds())
-    census.cancel()
     metrics.stop()
 
 

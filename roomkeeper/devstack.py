@@ -24,7 +24,6 @@ from pathlib import Path
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
-from roomkeeper.census import count_meetings_by_phase
 from roomkeeper.gateway.app import GatewayConfig, create_gateway
 from roomkeeper.meeting_signals import MeetingSignaller
 from roomkeeper.metrics_server import free_loopback_port, start_observability
@@ -144,9 +143,7 @@ async def run_stack(args: argparse.Namespace, stop: asyncio.Event) -> None:
                 flush=True,
             )
             demo = asyncio.create_task(run_demo(client, settings, emulator_url)) if args.demo else None
-            census = asyncio.create_task(count_meetings_by_phase(client, settings.task_queue))
             await stop.wait()
-            census.cancel()
             if demo is not None:
                 demo.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

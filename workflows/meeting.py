@@ -58,11 +58,11 @@ DEPARTED_LIMIT = 5_000
 MAX_ROOMS_PER_MEETING = 100
 
 
-def search_attributes_for(spec: MeetingSpec, phase: Phase = Phase.SCHEDULED) -> TypedSearchAttributes:
+def search_attributes_for(spec: MeetingSpec) -> TypedSearchAttributes:
     """What a starter puts on a new meeting workflow (the workflow keeps them current after)."""
     return TypedSearchAttributes(
         [
-            SearchAttributePair(MEETING_STATUS, phase.value),
+            SearchAttributePair(MEETING_STATUS, Phase.SCHEDULED.value),
             SearchAttributePair(MEETING_START, spec.start_time),
             SearchAttributePair(MEETING_END, spec.end_time),
         ]
@@ -321,9 +321,7 @@ class MeetingWorkflow:
             raise ValueError(f"the room is already {self._state.phase.value}; only end_time can change now")
         if end <= workflow.now():
             raise ValueError(f"end_time {end.isoformat()} is in the past")
-        if end <= start:
-            raise ValueError(f"end_time {end.isoformat()} must be after start_time {start.isoformat()}")
-        # The same rules as a new meeting (maximum length...), stated once.
+        # The same rules as a new meeting (end after start, maximum length...), stated once.
         MeetingSpec.model_validate(spec.model_dump() | {"start_time": start, "end_time": end})
 
     @workflow.update
@@ -383,10 +381,7 @@ class MeetingWorkflow:
             raise ValueError(f"the meeting is already {where}")
 
     def _after_time_change(self) -> None:
-        workflow.upsert_search_attributes(
-            [MEETING_START.value_set(self.spec.start_time), MEETING_END.value_set(self.spec.end_time)]
-        )
-        self._publish_details()
+        self._publish()
         self._wake = True
 
     # ------------------------------------------------------------------------------- helpers
