@@ -23,6 +23,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
+from activities.outcome import record_meeting_outcome
 from activities.reconcile import ReconcileActivities
 from activities.rooms import RoomActivities
 from activities.sweeper import SweepConfig
@@ -52,6 +53,7 @@ def activities_for(rooms: RoomActivities, reconcile: ReconcileActivities) -> lis
         rooms.fetch_participant,
         rooms.disconnect_participant,
         reconcile.reconcile_rooms,
+        record_meeting_outcome,
     ]
 
 

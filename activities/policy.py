@@ -4,6 +4,10 @@ Transient failures (5xx, 429, timeouts, dropped connections) retry with exponent
 exactly the ``Retry-After`` Twilio gave (the activity sets ``next_retry_delay``). Permanent ones are
 raised as non-retryable ``ApplicationError``s whose type names the error; the list below repeats them
 so that even an error raised without ``non_retryable`` never retries.
+
+One activity call is one *round* of retries (``ROUND``). A round that runs out during a long Twilio
+outage is not the end: MeetingWorkflow records the trouble where operators see it and starts another
+round (completing and evicting never stop trying; opening tries while the meeting's window is open).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from datetime import timedelta
 from typing import Any, Final
 
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 PERMANENT_ERROR_TYPES: Final = (
     "Unauthorized",
@@ -31,9 +37,45 @@ TWILIO_RETRY_POLICY: Final = RetryPolicy(
     non_retryable_error_types=list(PERMANENT_ERROR_TYPES),
 )
 
+#: How long one activity call keeps retrying before the workflow hears about the trouble.
+ROUND: Final = timedelta(minutes=2)
+
 #: Keyword arguments for ``workflow.execute_activity*`` on every Twilio REST activity.
 TWILIO_CALL: Final[dict[str, Any]] = {
     "start_to_close_timeout": timedelta(seconds=30),
-    "schedule_to_close_timeout": timedelta(minutes=10),
+    "schedule_to_close_timeout": ROUND,
     "retry_policy": TWILIO_RETRY_POLICY,
 }
+
+#: ``RecordMeetingOutcome`` only counts and logs: it must never hold a meeting's ending up for long.
+BOOKKEEPING_CALL: Final[dict[str, Any]] = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "schedule_to_close_timeout": timedelta(minutes=5),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
+    ),
+}
+
+
+def is_permanent(error: ActivityError) -> bool:
+    """True when retrying cannot help (a named permanent error), False for a round that ran out."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and (cause.non_retryable or cause.type in PERMANENT_ERROR_TYPES):
+        return True
+    return error.retry_state is RetryState.NON_RETRYABLE_FAILURE
+
+
+def describe(error: ActivityError) -> str:
+    """One line for a failed activity: the error's type and message, not a stack trace."""
+    cause = error.cause
+    if isinstance(cause, ActivityTimeoutError) and cause.cause is not None:
+        # a round that ran out: what the last attempt said is what matters
+        last = cause.cause
+        if isinstance(last, ApplicationError):
+            return f"{last.type}: {last.message}" if last.type else last.message
+        return f"{type(last).__name__}: {last}"
+    if isinstance(cause, ApplicationError):
+        return f"{cause.type}: {cause.message}" if cause.type else cause.message
+    if cause is not None:
+        return f"{type(cause).__name__}: {cause}"
+    return str(error)

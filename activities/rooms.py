@@ -7,11 +7,20 @@ state that already holds (completing a completed room, disconnecting someone who
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import translate_twilio_errors
+from roomkeeper.metrics import (
+    PARTICIPANTS_EVICTED,
+    ROOM_END_LAG,
+    ROOM_OPEN_LEAD,
+    ROOMS_COMPLETED,
+    ROOMS_CREATED,
+)
 from roomkeeper.status_callback import owner_of, status_callback_url
 from twilio_video.client import VideoClient
 from twilio_video.errors import NotFound, RoomExists, RoomNotInProgress
@@ -29,6 +38,9 @@ class CreateRoomRequest(_Message):
     workflow_id: str
     #: Room options; ``status_callback`` is set by the activity from ``workflow_id``.
     params: CreateRoomParams
+    #: The meeting's scheduled start, for its first room only: the open lead (ready minus start) is
+    #: recorded when the room is created.
+    scheduled_start: AwareDatetime | None = None
 
 
 class CreatedRoom(_Message):
@@ -41,10 +53,20 @@ class RoomRef(_Message):
     room_sid: str
 
 
+class CompleteRoomRequest(_Message):
+    room_sid: str
+    #: Why roomkeeper completes the room (``schedule``, ``end_now``, ``cancelled``), for the metrics.
+    ended_by: str | None = None
+    #: The meeting's scheduled end, when it ends on schedule: the end lag is recorded on completion.
+    scheduled_end: AwareDatetime | None = None
+
+
 class ParticipantRef(_Message):
     room_sid: str
     #: Participant SID (any status) or identity (connected only).
     participant: str
+    #: Why roomkeeper disconnects them (e.g. ``max_participant_duration``): counted as an eviction.
+    reason: str | None = None
 
 
 class ListParticipantsRequest(_Message):
@@ -68,7 +90,9 @@ class RoomActivities:
             }
         )
         try:
-            return CreatedRoom(room=await self._client.create_room(params), adopted=False)
+            return self._opened(
+                request, CreatedRoom(room=await self._client.create_room(params), adopted=False)
+            )
         except RoomExists:
             if params.unique_name is None:
                 raise
@@ -84,7 +108,7 @@ class RoomActivities:
             activity.logger.info(
                 "adopting room %s (%s) created by an earlier attempt", existing.sid, existing.unique_name
             )
-            return CreatedRoom(room=existing, adopted=True)
+            return self._opened(request, CreatedRoom(room=existing, adopted=True))
         raise ApplicationError(
             f"CreateRoom {params.unique_name}: the name is held by in-progress room {existing.sid}, which "
             f"workflow {request.workflow_id!r} did not create "
@@ -94,6 +118,16 @@ class RoomActivities:
             non_retryable=True,
         )
 
+    @staticmethod
+    def _opened(request: CreateRoomRequest, created: CreatedRoom) -> CreatedRoom:
+        task_queue = activity.info().task_queue
+        ROOMS_CREATED.labels(task_queue, str(created.adopted).lower()).inc()
+        if request.scheduled_start is not None:
+            ROOM_OPEN_LEAD.labels(task_queue).observe(
+                (datetime.now(UTC) - request.scheduled_start).total_seconds()
+            )
+        return created
+
     @activity.defn(name="FetchRoom")
     @translate_twilio_errors("FetchRoom")
     async def fetch_room(self, ref: RoomRef) -> Room:
@@ -101,15 +135,22 @@ class RoomActivities:
 
     @activity.defn(name="CompleteRoom")
     @translate_twilio_errors("CompleteRoom")
-    async def complete_room(self, ref: RoomRef) -> Room:
-        """End the room now; a room that has already ended counts as done."""
+    async def complete_room(self, request: CompleteRoomRequest) -> Room:
+        """End the room now; a room that has already ended counts as done (and is not counted)."""
         try:
-            return await self._client.complete_room(ref.room_sid)
+            room = await self._client.complete_room(request.room_sid)
         except RoomNotInProgress:
-            room = await self._client.fetch_room(ref.room_sid)
+            room = await self._client.fetch_room(request.room_sid)
             if room.status is RoomStatus.IN_PROGRESS:
                 raise
             return room
+        task_queue = activity.info().task_queue
+        ROOMS_COMPLETED.labels(task_queue, request.ended_by or "unknown").inc()
+        if request.scheduled_end is not None:
+            ROOM_END_LAG.labels(task_queue).observe(
+                (datetime.now(UTC) - request.scheduled_end).total_seconds()
+            )
+        return room
 
     @activity.defn(name="ListParticipants")
     @translate_twilio_errors("ListParticipants")
@@ -126,7 +167,7 @@ class RoomActivities:
     async def disconnect_participant(self, ref: ParticipantRef) -> Participant | None:
         """Disconnect a participant; one who already left counts as done (None if Twilio forgot them)."""
         try:
-            return await self._client.disconnect_participant(ref.room_sid, ref.participant)
+            participant = await self._client.disconnect_participant(ref.room_sid, ref.participant)
         except NotFound:
             if not is_sid(ref.participant, "PA"):
                 return None  # identities only match connected participants: this one has left
@@ -137,3 +178,6 @@ class RoomActivities:
             if participant.status is ParticipantStatus.CONNECTED:
                 raise
             return participant
+        if ref.reason is not None:
+            PARTICIPANTS_EVICTED.labels(activity.info().task_queue, ref.reason).inc()
+        return participant

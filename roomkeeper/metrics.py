@@ -1,4 +1,11 @@
-"""roomkeeper's own Prometheus metrics (the Temporal SDK's are served beside them by the worker)."""
+"""roomkeeper's own Prometheus metrics (the Temporal SDK's are served beside them by the worker).
+
+Business counters are incremented by the activity that did the thing, once its Twilio call
+succeeded, never by workflow code: workflow code runs again whenever a workflow task is retried
+(a crash, a worker restart, a signal racing the completion), activity results do not. So each counter
+matches what Twilio's request log shows, and a histogram may hold negative values (an early opening),
+which the SDK's workflow meter refuses.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,42 @@ TWILIO_RETRIES = Counter(
     "roomkeeper_twilio_retries",
     "Activity attempts that failed with a retryable Twilio error, by operation and error type.",
     ["operation", "error_type"],
+)
+
+ROOMS_CREATED = Counter(
+    "roomkeeper_rooms_created",
+    "Twilio rooms opened for meetings (adopted=true: found after a lost CreateRoom response).",
+    ["task_queue", "adopted"],
+)
+ROOMS_COMPLETED = Counter(
+    "roomkeeper_rooms_completed",
+    "Twilio rooms roomkeeper completed, by why (schedule, end_now, cancelled).",
+    ["task_queue", "ended_by"],
+)
+MEETINGS_ENDED = Counter(
+    "roomkeeper_meetings_ended",
+    "Meetings finished, by how they ended (schedule, end_now, cancelled, room_ended, window_passed, failed).",
+    ["task_queue", "ended_by"],
+)
+PARTICIPANTS_EVICTED = Counter(
+    "roomkeeper_participants_evicted",
+    "Participants roomkeeper disconnected, by reason.",
+    ["task_queue", "reason"],
+)
+ROOM_END_LAG = Histogram(
+    "roomkeeper_room_end_lag_seconds",
+    "Twilio's confirmation of the room's completion minus the meeting's scheduled end "
+    "(meetings that ended on schedule).",
+    ["task_queue"],
+    # a healthy worker completes within a second or two
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+ROOM_OPEN_LEAD = Histogram(
+    "roomkeeper_room_open_lead_seconds",
+    "The meeting's first room ready minus its scheduled start: negative is early "
+    "(the default opens 120 s early), positive is late.",
+    ["task_queue"],
+    buckets=(-600, -300, -180, -150, -120, -90, -60, -30, 0, 30, 60, 300),
 )
 
 

@@ -16,8 +16,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from workflows.meeting_metrics import HISTOGRAM_BUCKETS
-
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +69,6 @@ def start_observability(port: int, host: str = "0.0.0.0") -> tuple[Runtime, Metr
             metrics=PrometheusConfig(
                 bind_address=f"127.0.0.1:{sdk_port}",
                 durations_as_seconds=True,
-                histogram_bucket_overrides=HISTOGRAM_BUCKETS,
             )
         )
     )

@@ -12,8 +12,9 @@ there are no races between handlers and no awaits under shared state.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import pydantic
 from temporalio import workflow
@@ -21,16 +22,18 @@ from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedS
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.policy import TWILIO_CALL
+    from activities.outcome import MeetingOutcome, record_meeting_outcome
+    from activities.policy import BOOKKEEPING_CALL, TWILIO_CALL, describe, is_permanent
     from activities.rooms import (
+        CompleteRoomRequest,
+        CreatedRoom,
         CreateRoomRequest,
         ListParticipantsRequest,
         ParticipantRef,
         RoomActivities,
         RoomRef,
     )
-    from twilio_video.models import Participant, RoomStatus
-    from workflows import meeting_metrics
+    from twilio_video.models import Participant, Room, RoomStatus
     from workflows.meeting_models import (
         TERMINAL_PHASES,
         ConnectedParticipant,
@@ -49,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
         RoomEndsEarly,
         RoomEvent,
         RoomEventKind,
+        Trouble,
+        explain,
     )
     from workflows.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID
 
@@ -56,6 +61,30 @@ HISTORY_LIMIT = 100
 DEPARTED_LIMIT = 5_000
 #: A safety valve on the ``recreate`` policy: a meeting never burns through more rooms than this.
 MAX_ROOMS_PER_MEETING = 100
+#: A room that ends with less than this left of the meeting is not replaced: nobody can use it.
+MIN_WINDOW_FOR_A_NEW_ROOM = timedelta(minutes=1)
+
+T = TypeVar("T")
+
+
+class GaveUp(Exception):
+    """A Twilio call stopped retrying: the meeting is ending, or its time ran out."""
+
+
+class Patch:
+    """``workflow.patched`` ids: each guards a change to the commands a running meeting issues, so
+    meetings started by older code replay as they ran (see docs/meetings.md, "Versioning")."""
+
+    #: A meeting whose end had passed before it was started fails at once, saying so.
+    REJECT_PAST_WINDOW = "reject-past-window"
+    #: A Twilio call whose round of retries ran out is retried again (an outage), not fatal.
+    RETRY_THROUGH_OUTAGES = "retry-twilio-through-outages"
+    #: A room that ends in the meeting's last minute is not replaced.
+    NO_ROOM_FOR_THE_LAST_MINUTE = "no-room-for-the-last-minute"
+    #: How the meeting ended is recorded by the ``RecordMeetingOutcome`` activity (counted once).
+    RECORD_OUTCOME = "record-outcome-activity"
+    #: A failure with a room in progress completes the room before the meeting fails.
+    CLOSE_ROOM_ON_FAILURE = "close-room-on-failure"
 
 
 def search_attributes_for(spec: MeetingSpec) -> TypedSearchAttributes:
@@ -72,22 +101,44 @@ def search_attributes_for(spec: MeetingSpec) -> TypedSearchAttributes:
 @workflow.defn(name="MeetingWorkflow", failure_exception_types=[pydantic.ValidationError])
 class MeetingWorkflow:
     @workflow.init
-    def __init__(self, meeting: MeetingInput) -> None:
+    def __init__(self, meeting: Any = None) -> None:
         # Set up here, not in run: signals and updates can arrive in the very first activation.
-        given = meeting.root
-        if isinstance(given, ContinuedMeeting):
-            self._spec, self._state, self._continued = given.spec, given.carried_state, True
-        else:
-            self._spec, self._state, self._continued = given, MeetingState(), False
+        # The input is validated here rather than by the data converter, so that a bad one fails the
+        # run with the field named (and the status query says why) instead of failing workflow tasks.
         self._wake = False
         self._end_requested = False
         self._cancel_requested = False
+        self._invalid: str | None = None
+        self._state = MeetingState()
+        self._continued = False
+        try:
+            given = MeetingInput.model_validate(meeting).root
+        except pydantic.ValidationError as error:
+            self._invalid = (
+                "MeetingWorkflow needs one argument, the meeting as JSON (meeting_id, start_time, end_time)"
+                if meeting is None
+                else f"invalid meeting: {explain(error)}"
+            )
+            return
+        if isinstance(given, ContinuedMeeting):
+            self._spec, self._state, self._continued = given.spec, given.carried_state, True
+        else:
+            self._spec = given
 
     # ------------------------------------------------------------------------------ the story
 
     @workflow.run
-    async def run(self, meeting: MeetingInput) -> MeetingSummary:
+    async def run(self, meeting: Any = None) -> MeetingSummary:
+        """``meeting`` is a ``MeetingInput``: a ``MeetingSpec`` as JSON, or a ``ContinuedMeeting``."""
+        if self._invalid is not None:
+            await self._reject_input(self._invalid)
         if not self._continued:
+            started = workflow.info().start_time
+            if self.spec.end_time <= started and workflow.patched(Patch.REJECT_PAST_WINDOW):
+                await self._reject_input(
+                    f"end_time {self.spec.end_time.isoformat()} had already passed when the meeting was "
+                    f"started ({started.isoformat()}): there is no window left to open a room in"
+                )
             self._record(f"scheduled: {self.spec.start_time.isoformat()} to {self.spec.end_time.isoformat()}")
         self._publish()
 
@@ -108,43 +159,65 @@ class MeetingWorkflow:
             self._wake = False  # from here on, any handler's request wakes the next sleep
             spec = self.spec
             if self._cancel_requested or self._end_requested:
-                self._finish(Phase.CANCELLED if self._cancel_requested else Phase.COMPLETED)
+                await self._finish(Phase.CANCELLED if self._cancel_requested else Phase.COMPLETED)
                 return
             now = workflow.now()
             if now >= spec.end_time:
                 self._state.ended_by = "window_passed"
                 self._record("the meeting window passed before a room could open")
-                self._finish(Phase.COMPLETED)
+                await self._finish(Phase.COMPLETED)
                 return
             if now >= spec.open_at:
                 self._set_phase(Phase.OPENING)
                 return
             await self._sleep_until(spec.open_at, f"open room at {spec.open_at.isoformat()}")
 
-    async def _open_room(self) -> None:
+    async def _open_room(self) -> bool:
+        """Create (or adopt) the room; False if the meeting ended instead (asked to, or out of time)."""
         spec = self.spec
+        first = self._state.opened_at is None
+        request = CreateRoomRequest(
+            workflow_id=workflow.info().workflow_id,
+            params=spec.room_params(),
+            scheduled_start=spec.start_time if first else None,
+        )
         try:
-            created = await workflow.execute_activity_method(
-                RoomActivities.create_room,
-                CreateRoomRequest(workflow_id=workflow.info().workflow_id, params=spec.room_params()),
-                summary=f"create room {spec.unique_name}",
-                **TWILIO_CALL,
+            created: CreatedRoom = await self._twilio(
+                "CreateRoom",
+                lambda: workflow.execute_activity_method(
+                    RoomActivities.create_room,
+                    request,
+                    summary=f"create room {spec.unique_name}",
+                    **TWILIO_CALL,
+                ),
+                give_up_at=lambda: self.spec.end_time,
             )
         except ActivityError as error:
-            self._fail(f"could not create room {spec.unique_name!r}", error)
+            await self._fail(f"could not create room {spec.unique_name!r}", error)
+        except GaveUp:
+            if self._cancel_requested or self._end_requested:
+                await self._finish(Phase.CANCELLED if self._cancel_requested else Phase.COMPLETED)
+            else:
+                trouble = self._state.trouble
+                await self._fail(
+                    f"could not create room {spec.unique_name!r} before the meeting's end",
+                    detail=f"Twilio kept failing since {trouble.since.isoformat()}: {trouble.last_error}"
+                    if trouble
+                    else "out of time",
+                )
+            return False
         room = created.room
         self._state.room_sid = room.sid
         self._state.room_sids.append(room.sid)
-        meeting_metrics.room_created(created.adopted)
-        if self._state.opened_at is None:
+        if first:
             self._state.opened_at = workflow.now()
-            meeting_metrics.room_opened((self._state.opened_at - spec.start_time).total_seconds())
         self._record(f"room {room.sid} {'adopted' if created.adopted else 'created'}")
         if created.adopted:
             # An earlier attempt's room may already have people in it.
             for participant in await self._list_connected(room.sid):
                 self._connect(participant.sid, participant.identity, participant.start_time or workflow.now())
         self._set_phase(Phase.OPEN)
+        return True
 
     async def _watch_until_end(self) -> None:
         while True:
@@ -174,19 +247,30 @@ class MeetingWorkflow:
     async def _close_room(self) -> None:
         if self._state.room_sid is not None:
             try:
-                await workflow.execute_activity_method(
-                    RoomActivities.complete_room,
-                    RoomRef(room_sid=self._state.room_sid),
-                    summary=f"complete room {self._state.room_sid}",
-                    **TWILIO_CALL,
-                )
+                await self._complete_room(self._state.room_sid)
             except ActivityError as error:
-                self._fail(f"could not complete room {self._state.room_sid}", error)
+                await self._fail(f"could not complete room {self._state.room_sid}", error, close_room=False)
         for sid in list(self._state.participants):
             self._disconnect(sid)
         self._state.closed_at = workflow.now()
         self._record(f"room closed ({self._state.ended_by})")
-        self._finish(Phase.CANCELLED if self._cancel_requested else Phase.COMPLETED)
+        await self._finish(Phase.CANCELLED if self._cancel_requested else Phase.COMPLETED)
+
+    async def _complete_room(self, room_sid: str) -> None:
+        """Complete the room, retrying through any outage; raises only for a permanent error."""
+        ended_by = self._state.ended_by
+        request = CompleteRoomRequest(
+            room_sid=room_sid,
+            ended_by=ended_by,
+            scheduled_end=self.spec.end_time if ended_by == "schedule" else None,
+        )
+        await self._twilio(
+            "CompleteRoom",
+            lambda: workflow.execute_activity_method(
+                RoomActivities.complete_room, request, summary=f"complete room {room_sid}", **TWILIO_CALL
+            ),
+            interruptible=False,
+        )
 
     # ----------------------------------------------------------------------------- room events
 
@@ -206,23 +290,32 @@ class MeetingWorkflow:
                 self._connect(event.participant_sid, event.participant_identity, event.timestamp)
             elif kind is RoomEventKind.PARTICIPANT_DISCONNECTED and event.participant_sid:
                 self._disconnect(event.participant_sid, identity=event.participant_identity)
-            elif kind is RoomEventKind.SNAPSHOT and event.participants is not None:
+            elif kind is RoomEventKind.SNAPSHOT:
                 self._apply_snapshot(event)
             elif kind is RoomEventKind.ROOM_ENDED:
                 ended = True
             elif kind is RoomEventKind.ROOM_MISSING:
                 # The account-wide listing is a strong hint, not proof: ask Twilio about this room.
-                room = await workflow.execute_activity_method(
-                    RoomActivities.fetch_room,
-                    RoomRef(room_sid=event.room_sid),
-                    summary="confirm room ended",
-                    **TWILIO_CALL,
-                )
-                ended = ended or room.status is not RoomStatus.IN_PROGRESS
+                room = await self._fetch_room(event.room_sid)
+                ended = ended or (room is not None and room.status is not RoomStatus.IN_PROGRESS)
         return ended
 
+    async def _fetch_room(self, room_sid: str) -> Room | None:
+        """The room as Twilio has it; None if Twilio could not say before the meeting ended."""
+        ref = RoomRef(room_sid=room_sid)
+        try:
+            return await self._twilio(
+                "FetchRoom",
+                lambda: workflow.execute_activity_method(
+                    RoomActivities.fetch_room, ref, summary="confirm room ended", **TWILIO_CALL
+                ),
+                give_up_at=lambda: self.spec.end_time,
+            )
+        except GaveUp:
+            return None
+
     def _apply_snapshot(self, event: RoomEvent) -> None:
-        observed = {p.sid: p for p in event.participants or ()}
+        observed = {p.sid: p for p in event.participants}
         for participant in observed.values():
             self._connect(participant.sid, participant.identity, participant.connected_at)
         for sid, known in list(self._state.participants.items()):
@@ -236,16 +329,18 @@ class MeetingWorkflow:
         for sid in list(self._state.participants):
             self._disconnect(sid)
         self._record(f"room {ended_sid} ended before the meeting's end")
+        left = self.spec.end_time - workflow.now()
         if (
             self.spec.if_room_ends_early is RoomEndsEarly.RECREATE
             and len(self._state.room_sids) < MAX_ROOMS_PER_MEETING
         ):
-            self._set_phase(Phase.OPENING)
-            await self._open_room()
-            return True
+            if left >= MIN_WINDOW_FOR_A_NEW_ROOM or not workflow.patched(Patch.NO_ROOM_FOR_THE_LAST_MINUTE):
+                self._set_phase(Phase.OPENING)
+                return await self._open_room()
+            self._record(f"not replaced: only {left.total_seconds():.0f} s of the meeting were left")
         self._state.ended_by = "room_ended"
         self._state.closed_at = workflow.now()
-        self._finish(Phase.COMPLETED)
+        await self._finish(Phase.COMPLETED)
         return False
 
     # ------------------------------------------------------------------------------- eviction
@@ -255,12 +350,14 @@ class MeetingWorkflow:
             if participant.eviction_deadline > now:
                 break
             assert self._state.room_sid is not None
-            await workflow.execute_activity_method(
-                RoomActivities.disconnect_participant,
-                ParticipantRef(room_sid=self._state.room_sid, participant=participant.sid),
-                summary=f"evict {participant.identity} (max participant duration)",
-                **TWILIO_CALL,
-            )
+            try:
+                await self._evict(self._state.room_sid, participant)
+            except GaveUp:
+                return  # the meeting is ending meanwhile: completing the room disconnects everyone
+            except ActivityError as error:
+                if not workflow.patched(Patch.CLOSE_ROOM_ON_FAILURE):
+                    raise
+                await self._fail(f"could not evict {participant.identity}", error)
             self._state.evictions.append(
                 Eviction(
                     sid=participant.sid,
@@ -269,11 +366,25 @@ class MeetingWorkflow:
                     evicted_at=workflow.now(),
                 )
             )
-            meeting_metrics.participant_evicted("max_participant_duration")
             self._record(
                 f"evicted {participant.identity}: connected since {participant.connected_at.isoformat()}"
             )
             self._disconnect(participant.sid)
+
+    async def _evict(self, room_sid: str, participant: ConnectedParticipant) -> None:
+        ref = ParticipantRef(
+            room_sid=room_sid, participant=participant.sid, reason="max_participant_duration"
+        )
+        await self._twilio(
+            "DisconnectParticipant",
+            lambda: workflow.execute_activity_method(
+                RoomActivities.disconnect_participant,
+                ref,
+                summary=f"evict {participant.identity} (max participant duration)",
+                **TWILIO_CALL,
+            ),
+            give_up_at=lambda: self.spec.end_time,
+        )
 
     # ------------------------------------------------------------------------ live control
 
@@ -357,6 +468,8 @@ class MeetingWorkflow:
 
     @workflow.query
     def status(self) -> MeetingStatus:
+        if self._invalid is not None:
+            raise ApplicationError(self._invalid, type="InvalidMeeting")
         spec = self.spec
         return MeetingStatus(
             meeting_id=spec.meeting_id,
@@ -366,7 +479,9 @@ class MeetingWorkflow:
             start_time=spec.start_time,
             end_time=spec.end_time,
             open_at=spec.open_at,
+            opened_at=self._state.opened_at,
             participants=sorted(self._state.participants.values(), key=lambda p: p.connected_at),
+            trouble=self._state.trouble,
             history=list(self._state.history),
         )
 
@@ -404,12 +519,66 @@ class MeetingWorkflow:
         return f"next eviction deadline {wake_at.isoformat()}"
 
     async def _list_connected(self, room_sid: str) -> list[Participant]:
-        return await workflow.execute_activity_method(
-            RoomActivities.list_participants,
-            ListParticipantsRequest(room_sid=room_sid),
-            summary=f"list participants of {room_sid}",
-            **TWILIO_CALL,
-        )
+        request = ListParticipantsRequest(room_sid=room_sid)
+        try:
+            return await self._twilio(
+                "ListParticipants",
+                lambda: workflow.execute_activity_method(
+                    RoomActivities.list_participants,
+                    request,
+                    summary=f"list participants of {room_sid}",
+                    **TWILIO_CALL,
+                ),
+                give_up_at=lambda: self.spec.end_time,
+            )
+        except GaveUp:
+            return []  # the reconciler's next snapshot tells who is there
+
+    # --------------------------------------------------------------------- calling Twilio
+
+    async def _twilio(
+        self,
+        operation: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        give_up_at: Callable[[], datetime] | None = None,
+        interruptible: bool = True,
+    ) -> T:
+        """Run a Twilio activity until it succeeds, retrying round after round through an outage.
+
+        Each failed round is recorded as the meeting's ``trouble`` (status, current details, history)
+        until a call succeeds. Raises the ``ActivityError`` of a permanent error at once; raises
+        ``GaveUp`` once ``give_up_at`` has passed or, if ``interruptible``, the meeting was asked to end.
+        """
+        while True:
+            started = workflow.now()
+            try:
+                result = await call()
+            except ActivityError as error:
+                if is_permanent(error) or not workflow.patched(Patch.RETRY_THROUGH_OUTAGES):
+                    raise
+                self._troubled(operation, started, describe(error))
+                if interruptible and (self._cancel_requested or self._end_requested):
+                    raise GaveUp(operation) from error
+                if give_up_at is not None and workflow.now() >= give_up_at():
+                    raise GaveUp(operation) from error
+                continue
+            if self._state.trouble is not None and self._state.trouble.operation == operation:
+                trouble = self._state.trouble
+                self._state.trouble = None
+                self._record(f"{operation} works again (failing since {trouble.since.isoformat()})")
+            return result
+
+    def _troubled(self, operation: str, since: datetime, error: str) -> None:
+        trouble = self._state.trouble
+        if trouble is not None and trouble.operation == operation:
+            trouble.rounds += 1
+            trouble.last_error = error
+            self._publish_details()
+            return
+        self._state.trouble = Trouble(operation=operation, since=since, last_error=error)
+        workflow.logger.warning("%s keeps failing; retrying: %s", operation, error)
+        self._record(f"{operation} keeps failing; retrying: {error}")
 
     def _connect(self, sid: str, identity: str, connected_at: datetime) -> None:
         if sid in self._state.participants or sid in self._state.departed:
@@ -450,23 +619,62 @@ class MeetingWorkflow:
         self._state.phase = phase
         self._publish()
 
-    def _finish(self, phase: Phase) -> None:
+    async def _finish(self, phase: Phase) -> None:
         if self._state.ended_by is None:
             self._state.ended_by = "cancelled" if phase is Phase.CANCELLED else "end_now"
         self._set_phase(phase)
-        meeting_metrics.meeting_ended(self._state.ended_by, self._summary().end_lag_seconds)
+        await self._record_outcome(self._state.ended_by)
 
-    def _fail(self, what: str, error: ActivityError) -> NoReturn:
-        cause = error.cause
-        detail = (
-            f"{cause.type}: {cause.message}" if isinstance(cause, ApplicationError) else str(cause or error)
-        )
+    async def _fail(
+        self,
+        what: str,
+        error: ActivityError | None = None,
+        *,
+        detail: str | None = None,
+        close_room: bool = True,
+    ) -> NoReturn:
+        """Fail the meeting, saying what failed; a room still in progress is completed first."""
+        cause = error.cause if error is not None else None
+        detail = detail or (describe(error) if error is not None else "")
+        error_type = cause.type if isinstance(cause, ApplicationError) else None
         self._record(f"failed: {what}: {detail}")
+        if (
+            close_room
+            and self._state.room_sid is not None
+            and self._state.phase is Phase.OPEN
+            and workflow.patched(Patch.CLOSE_ROOM_ON_FAILURE)
+        ):
+            self._state.ended_by = "failed"
+            with contextlib.suppress(ActivityError):  # e.g. Unauthorized again: nothing more can be done
+                await self._complete_room(self._state.room_sid)
+                self._state.closed_at = workflow.now()
+                self._record(f"room {self._state.room_sid} completed")
         self._set_phase(Phase.FAILED)
-        meeting_metrics.meeting_ended("failed", None)
-        raise ApplicationError(
-            f"{what}: {detail}", type=cause.type if isinstance(cause, ApplicationError) else None
-        ) from error
+        await self._record_outcome("failed", f"{what}: {detail}")
+        raise ApplicationError(f"{what}: {detail}", type=error_type, non_retryable=True) from error
+
+    async def _reject_input(self, why: str) -> NoReturn:
+        """Fail a run whose input cannot make a meeting, visibly (``MeetingStatus='failed'``)."""
+        workflow.upsert_search_attributes([MEETING_STATUS.value_set(Phase.FAILED.value)])
+        workflow.set_current_details(f"**failed** — {why}")
+        self._state.phase = Phase.FAILED
+        await self._record_outcome("failed", why)
+        raise ApplicationError(why, type="InvalidMeeting", non_retryable=True)
+
+    async def _record_outcome(self, ended_by: str, detail: str | None = None) -> None:
+        """Count how the meeting ended, once (an activity's completion is recorded in history once)."""
+        if not workflow.patched(Patch.RECORD_OUTCOME):
+            return
+        meeting_id = self._spec.meeting_id if self._invalid is None else workflow.info().workflow_id
+        try:
+            await workflow.execute_activity(
+                record_meeting_outcome,
+                MeetingOutcome(meeting_id=meeting_id, ended_by=ended_by, detail=detail),
+                summary=f"record outcome: {ended_by}",
+                **BOOKKEEPING_CALL,
+            )
+        except ActivityError as error:  # bookkeeping must never keep a meeting from ending
+            workflow.logger.warning("could not record the meeting's outcome: %s", describe(error))
 
     def _publish(self) -> None:
         pairs: list[SearchAttributeUpdate[Any]] = [
@@ -490,6 +698,11 @@ class MeetingWorkflow:
         if self._state.participants:
             lines.append(
                 "connected: " + ", ".join(sorted(p.identity for p in self._state.participants.values()))
+            )
+        if trouble := self._state.trouble:
+            lines.append(
+                f"⚠ {trouble.operation} failing since {trouble.since.isoformat()} "
+                f"({trouble.rounds} round{'s' if trouble.rounds > 1 else ''}): {trouble.last_error}"
             )
         workflow.set_current_details("\n\n".join(lines))
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -20,6 +21,8 @@ from pydantic import (
     RootModel,
     StringConstraints,
     Tag,
+    ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -34,12 +37,26 @@ MAX_MEETING_DURATION = timedelta(days=7)
 MeetingId = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
 ]
-#: No RFC 3986 reserved characters: a room name with them cannot be addressed in a URL (reference §8.7).
+#: Characters a room name may not hold: RFC 3986's reserved set and "%" (a room name is addressed as a
+#: URL path segment, reference §8.7), the backslash (some clients turn it into "/"), control characters.
+_NOT_IN_ROOM_NAMES = frozenset("/?#[]@!$&'()*+,;=%\\") | {chr(c) for c in (*range(0x20), 0x7F)}
+
+
+def _addressable_in_a_url(name: str) -> str:
+    bad = sorted({c for c in name if c in _NOT_IN_ROOM_NAMES})
+    if bad:
+        raise ValueError(
+            f"may not contain {' '.join(repr(c) for c in bad)} (it is used as a URL path segment)"
+        )
+    if name in (".", ".."):
+        raise ValueError(f"{name!r} is a relative path segment, which URLs normalise away")
+    return name
+
+
 RoomName = Annotated[
     str,
-    StringConstraints(
-        min_length=1, max_length=limits.MAX_UNIQUE_NAME_LENGTH, pattern=r"^[^/?#\[\]@!$&'()*+,;=%]+$"
-    ),
+    StringConstraints(min_length=1, max_length=limits.MAX_UNIQUE_NAME_LENGTH),
+    AfterValidator(_addressable_in_a_url),
 ]
 
 
@@ -202,7 +219,14 @@ class RoomEvent(_Model):
     sequence_number: int | None = None
     participant_sid: str | None = None
     participant_identity: str | None = None
-    participants: list[ObservedParticipant] | None = None
+    #: A ``snapshot``'s connected participants (empty for an empty room; unused by other kinds).
+    participants: list[ObservedParticipant] = Field(default_factory=list)
+
+    @field_validator("participants", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        # Signals recorded before this field defaulted to [] carry null; they must still decode.
+        return [] if value is None else value
 
 
 # ------------------------------------------------------------------------------ status, state
@@ -241,6 +265,17 @@ class HistoryEntry(BaseModel):
     what: str
 
 
+class Trouble(BaseModel):
+    """A Twilio operation that keeps failing with a transient error (an outage), while it is retried."""
+
+    operation: str
+    #: When the first failing round started.
+    since: AwareDatetime
+    #: Rounds of retries that ran out so far (each is ``activities.policy.ROUND`` of attempts).
+    rounds: int = 1
+    last_error: str
+
+
 class MeetingState(BaseModel):
     """Everything the workflow knows, carried whole across continue-as-new."""
 
@@ -259,6 +294,8 @@ class MeetingState(BaseModel):
     ended_by: str | None = None
     end_reason: str | None = None
     pending_events: list[RoomEvent] = Field(default_factory=list)
+    #: What is failing right now, if anything (None when Twilio answers).
+    trouble: Trouble | None = None
 
 
 class ContinuedMeeting(BaseModel):
@@ -301,7 +338,11 @@ class MeetingStatus(BaseModel):
     start_time: AwareDatetime
     end_time: AwareDatetime
     open_at: AwareDatetime
+    #: When the meeting's first room was ready (None before).
+    opened_at: AwareDatetime | None = None
     participants: list[ConnectedParticipant]
+    #: A Twilio operation that keeps failing right now, and since when (None when all is well).
+    trouble: Trouble | None = None
     history: list[HistoryEntry]
 
 
@@ -323,3 +364,19 @@ class MeetingSummary(BaseModel):
     #: schedule | end_now | cancelled | room_ended | window_passed
     ended_by: str
     reason: str | None = None
+
+
+def explain(error: ValidationError) -> str:
+    """A validation error as one line per problem: ``field.path: what is wrong (got value)``."""
+    problems = []
+    for item in error.errors(include_url=False):
+        location = [str(part) for part in item["loc"]]
+        if location and location[0] in ("spec", "continued"):  # MeetingInput's union tag, not a field
+            location = location[1:]
+        message = item["msg"].removeprefix("Value error, ")
+        where = ".".join(location) or "input"
+        problems.append(
+            f"{where}: {message}"
+            + (f" (got {item['input']!r})" if location and item["type"] != "missing" else "")
+        )
+    return "; ".join(problems)

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.temporal_env import TEMPORAL_CLI
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
+from workflows.search_attributes import MEETING_STATUS
 
 #: Copied from PRODUCT.md §4, byte for byte.
 CONTRACT_JSON = """{
@@ -57,18 +58,16 @@ async def cli_start(stack: Stack, workflow_id: str, payload: str) -> None:
     assert process.returncode == 0, (out + err).decode()
 
 
-async def test_the_contract_json_runs_to_completion(stack: Stack) -> None:
+async def test_the_contract_json_verbatim_is_refused_because_its_window_has_passed(stack: Stack) -> None:
+    """The contract's example is dated 2026-11-25 09:15Z, which is past: the starter is told so at once."""
     await cli_start(stack, "meeting-standup", CONTRACT_JSON)
     handle = stack.env.client.get_workflow_handle_for(MeetingWorkflow.run, "meeting-standup")
-    await stack.env.fast_forward(handle)  # skip virtual time until the run completes
-    result = await handle.result()
-    assert result.meeting_id == "standup-2026-11-25"
-    if datetime.now(UTC) < datetime(2026, 11, 25, 9, 15, tzinfo=UTC):
-        assert result.ended_by == "schedule"
-        [room] = stack.emulator.state.world.rooms.values()
-        assert (room.unique_name, room.status.value) == ("DailyStandup", "completed")
-    else:  # the contract's date has passed: the window is over before the run starts
-        assert result.ended_by == "window_passed"
+    with pytest.raises(WorkflowFailureError) as exc:
+        await asyncio.wait_for(handle.result(), timeout=15)
+    message = str(exc.value.cause)
+    assert "end_time 2026-11-25T09:15:00+00:00 had already passed when the meeting was started" in message
+    assert stack.emulator.state.world.rooms == {}
+    assert (await handle.describe()).typed_search_attributes.get(MEETING_STATUS) == "failed"
 
 
 async def test_the_contract_json_with_future_dates_opens_its_room(stack: Stack) -> None:

@@ -139,8 +139,8 @@ async def test_reschedule_while_open_moves_only_the_end(stack: Stack) -> None:
     new_end = status.end_time + timedelta(minutes=45)
     moved = await handle.execute_update(MeetingWorkflow.reschedule, RescheduleRequest(end_time=new_end))
     assert moved.end_time == new_end
-    await stack.advance(handle, timedelta(minutes=40))  # past the old end
-    assert (await stack.status(handle)).phase is Phase.OPEN
+    await stack.advance(handle, timedelta(minutes=40))  # past the old end (the idle room was replaced)
+    await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "the meeting to stay open")
     await stack.advance(handle, timedelta(hours=1))
     result = await handle.result()
     assert result.scheduled_end == new_end and result.ended_by == "schedule"
