@@ -5,9 +5,11 @@ exactly the ``Retry-After`` Twilio gave (the activity sets ``next_retry_delay``)
 raised as non-retryable ``ApplicationError``s whose type names the error; the list below repeats them
 so that even an error raised without ``non_retryable`` never retries.
 
-One activity call is one *round* of retries (``ROUND``). A round that runs out during a long Twilio
-outage is not the end: MeetingWorkflow records the trouble where operators see it and starts another
-round (completing and evicting never stop trying; opening tries while the meeting's window is open).
+One activity call is one *round* of ``ROUND_ATTEMPTS`` attempts (about 15 s of backoff, or less when
+Twilio sends ``Retry-After``). A round that runs out during a long Twilio outage is not the end:
+MeetingWorkflow records the trouble where operators see it, waits ``between_rounds`` on a durable
+timer and starts another round (completing and evicting never stop trying; opening tries while the
+meeting's window is open). So an outage costs each meeting a handful of requests a minute, not a storm.
 """
 
 from __future__ import annotations
@@ -29,23 +31,32 @@ PERMANENT_ERROR_TYPES: Final = (
     "TwilioError",
 )
 
+#: Attempts in one round: 0, 1, 3, 7 and 15 s after the first (or Twilio's ``Retry-After``).
+ROUND_ATTEMPTS: Final = 5
+
 TWILIO_RETRY_POLICY: Final = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    maximum_attempts=0,  # bounded by schedule_to_close_timeout instead
+    maximum_attempts=ROUND_ATTEMPTS,
     non_retryable_error_types=list(PERMANENT_ERROR_TYPES),
 )
-
-#: How long one activity call keeps retrying before the workflow hears about the trouble.
-ROUND: Final = timedelta(minutes=2)
 
 #: Keyword arguments for ``workflow.execute_activity*`` on every Twilio REST activity.
 TWILIO_CALL: Final[dict[str, Any]] = {
     "start_to_close_timeout": timedelta(seconds=30),
-    "schedule_to_close_timeout": ROUND,
+    "schedule_to_close_timeout": timedelta(minutes=5),
     "retry_policy": TWILIO_RETRY_POLICY,
 }
+
+#: The wait after the first failed round; it doubles each round up to ``MAX_BETWEEN_ROUNDS``.
+FIRST_BETWEEN_ROUNDS: Final = timedelta(seconds=15)
+MAX_BETWEEN_ROUNDS: Final = timedelta(minutes=2)
+
+
+def between_rounds(failed_rounds: int) -> timedelta:
+    """How long to wait after ``failed_rounds`` rounds in a row ran out."""
+    return min(FIRST_BETWEEN_ROUNDS * 2 ** max(0, failed_rounds - 1), MAX_BETWEEN_ROUNDS)
 
 #: ``RecordMeetingOutcome`` only counts and logs: it must never hold a meeting's ending up for long.
 BOOKKEEPING_CALL: Final[dict[str, Any]] = {

@@ -7,7 +7,8 @@ state that already holds (completing a completed room, disconnecting someone who
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from temporalio import activity
@@ -74,6 +75,13 @@ class ListParticipantsRequest(_Message):
     status: ParticipantStatus | None = None
 
 
+def temporal_now(attempt_began: float) -> datetime:
+    """Now on the Temporal server's clock, the one a meeting's times are kept by: this attempt's start
+    (the server's timestamp) plus what the attempt has taken since ``attempt_began`` (monotonic). Under
+    the tests' time skipping it is the workflow's virtual clock, where the wall clock would be hours off."""
+    return activity.info().started_time + timedelta(seconds=time.monotonic() - attempt_began)
+
+
 class RoomActivities:
     def __init__(self, client: VideoClient, public_url: str) -> None:
         self._client = client
@@ -83,6 +91,7 @@ class RoomActivities:
     @translate_twilio_errors("CreateRoom")
     async def create_room(self, request: CreateRoomRequest) -> CreatedRoom:
         """Create the meeting's room, or adopt the one an earlier attempt of ours already created."""
+        began = time.monotonic()
         params = request.params.model_copy(
             update={
                 "status_callback": status_callback_url(self._public_url, request.workflow_id),
@@ -91,7 +100,7 @@ class RoomActivities:
         )
         try:
             return self._opened(
-                request, CreatedRoom(room=await self._client.create_room(params), adopted=False)
+                request, CreatedRoom(room=await self._client.create_room(params), adopted=False), began
             )
         except RoomExists:
             if params.unique_name is None:
@@ -108,7 +117,7 @@ class RoomActivities:
             activity.logger.info(
                 "adopting room %s (%s) created by an earlier attempt", existing.sid, existing.unique_name
             )
-            return self._opened(request, CreatedRoom(room=existing, adopted=True))
+            return self._opened(request, CreatedRoom(room=existing, adopted=True), began)
         raise ApplicationError(
             f"CreateRoom {params.unique_name}: the name is held by in-progress room {existing.sid}, which "
             f"workflow {request.workflow_id!r} did not create "
@@ -119,12 +128,12 @@ class RoomActivities:
         )
 
     @staticmethod
-    def _opened(request: CreateRoomRequest, created: CreatedRoom) -> CreatedRoom:
+    def _opened(request: CreateRoomRequest, created: CreatedRoom, began: float) -> CreatedRoom:
         task_queue = activity.info().task_queue
         ROOMS_CREATED.labels(task_queue, str(created.adopted).lower()).inc()
         if request.scheduled_start is not None:
             ROOM_OPEN_LEAD.labels(task_queue).observe(
-                (datetime.now(UTC) - request.scheduled_start).total_seconds()
+                (temporal_now(began) - request.scheduled_start).total_seconds()
             )
         return created
 
@@ -137,6 +146,7 @@ class RoomActivities:
     @translate_twilio_errors("CompleteRoom")
     async def complete_room(self, request: CompleteRoomRequest) -> Room:
         """End the room now; a room that has already ended counts as done (and is not counted)."""
+        began = time.monotonic()
         try:
             room = await self._client.complete_room(request.room_sid)
         except RoomNotInProgress:
@@ -148,7 +158,7 @@ class RoomActivities:
         ROOMS_COMPLETED.labels(task_queue, request.ended_by or "unknown").inc()
         if request.scheduled_end is not None:
             ROOM_END_LAG.labels(task_queue).observe(
-                (datetime.now(UTC) - request.scheduled_end).total_seconds()
+                (temporal_now(began) - request.scheduled_end).total_seconds()
             )
         return room
 

@@ -23,7 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.outcome import MeetingOutcome, record_meeting_outcome
-    from activities.policy import BOOKKEEPING_CALL, TWILIO_CALL, describe, is_permanent
+    from activities.policy import BOOKKEEPING_CALL, TWILIO_CALL, between_rounds, describe, is_permanent
     from activities.rooms import (
         CompleteRoomRequest,
         CreatedRoom,
@@ -557,7 +557,17 @@ class MeetingWorkflow:
             except ActivityError as error:
                 if is_permanent(error) or not workflow.patched(Patch.RETRY_THROUGH_OUTAGES):
                     raise
-                self._troubled(operation, started, describe(error))
+                trouble = self._troubled(operation, started, describe(error))
+                retry_at = workflow.now() + between_rounds(trouble.rounds)
+                if give_up_at is not None:
+                    retry_at = min(retry_at, give_up_at())
+                if retry_at > workflow.now():
+                    with contextlib.suppress(TimeoutError):
+                        await workflow.wait_condition(
+                            lambda: interruptible and (self._cancel_requested or self._end_requested),
+                            timeout=retry_at - workflow.now(),
+                            timeout_summary=f"retry {operation} at {retry_at.isoformat()} (Twilio failing)",
+                        )
                 if interruptible and (self._cancel_requested or self._end_requested):
                     raise GaveUp(operation) from error
                 if give_up_at is not None and workflow.now() >= give_up_at():
@@ -569,16 +579,17 @@ class MeetingWorkflow:
                 self._record(f"{operation} works again (failing since {trouble.since.isoformat()})")
             return result
 
-    def _troubled(self, operation: str, since: datetime, error: str) -> None:
+    def _troubled(self, operation: str, since: datetime, error: str) -> Trouble:
         trouble = self._state.trouble
         if trouble is not None and trouble.operation == operation:
             trouble.rounds += 1
             trouble.last_error = error
             self._publish_details()
-            return
-        self._state.trouble = Trouble(operation=operation, since=since, last_error=error)
+            return trouble
+        trouble = self._state.trouble = Trouble(operation=operation, since=since, last_error=error)
         workflow.logger.warning("%s keeps failing; retrying: %s", operation, error)
         self._record(f"{operation} keeps failing; retrying: {error}")
+        return trouble
 
     def _connect(self, sid: str, identity: str, connected_at: datetime) -> None:
         if sid in self._state.participants or sid in self._state.departed:

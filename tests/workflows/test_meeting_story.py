@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest_asyncio
+from prometheus_client import REGISTRY
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
@@ -15,6 +16,12 @@ from workflows.meeting_models import Phase
 from workflows.search_attributes import MEETING_STATUS, ROOM_SID
 
 
+def metric(name: str, stack: Stack, **labels: str) -> float:
+    """A sample of the worker's Prometheus registry, for this test's task queue (0 when absent)."""
+    value = REGISTRY.get_sample_value(name, {"task_queue": stack.task_queue, **labels})
+    return value or 0.0
+
+
 @pytest_asyncio.fixture
 async def stack(skipping_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     async with meeting_stack(skipping_env) as running:
@@ -22,7 +29,9 @@ async def stack(skipping_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
 
 
 async def test_full_story_with_an_overstayer_evicted_on_time(stack: Stack) -> None:
+    # The defaults a user gets: the room opens open_before_seconds=120 before the start.
     meeting = make_meeting("story", room={"max_participant_duration": 600})
+    assert meeting.open_before_seconds == 120
     handle = await stack.start(meeting)
     assert (await stack.status(handle)).phase is Phase.SCHEDULED
     assert stack.emulator.state.world.rooms == {}
@@ -40,6 +49,14 @@ async def test_full_story_with_an_overstayer_evicted_on_time(stack: Stack) -> No
         and room["status_callback"] == f"{stack.gateway_url}/twilio/status/meeting-story"
     )
     assert room["max_participants"] == 10 and room["empty_room_timeout"] == 5
+
+    # Opened early, and recorded as early: a negative open lead, when the room really was ready.
+    assert status.opened_at is not None and status.opened_at < meeting.start_time
+    assert meeting.start_time - status.opened_at > timedelta(seconds=100)
+    # (a histogram with negative buckets has no _sum, by the exposition format's rules: buckets tell)
+    assert metric("roomkeeper_room_open_lead_seconds_count", stack) == 1
+    assert metric("roomkeeper_room_open_lead_seconds_bucket", stack, le="-90.0") == 1
+    assert metric("roomkeeper_room_open_lead_seconds_bucket", stack, le="-150.0") == 0
 
     description = await handle.describe()
     assert description.typed_search_attributes.get(MEETING_STATUS) == "open"
@@ -81,7 +98,13 @@ async def test_full_story_with_an_overstayer_evicted_on_time(stack: Stack) -> No
     # Not a moment early; late only by the dev server's timer granularity (about a second).
     assert timedelta(seconds=600) <= eviction.evicted_at - eviction.connected_at < timedelta(seconds=602)
     assert result.end_lag_seconds is not None and 0 <= result.end_lag_seconds < 5
+    assert result.opened_at == status.opened_at
     assert result.opened_at is not None and result.opened_at <= meeting.open_at + timedelta(seconds=10)
+    assert metric("roomkeeper_rooms_created_total", stack, adopted="false") == 1
+    assert metric("roomkeeper_rooms_completed_total", stack, ended_by="schedule") == 1
+    assert metric("roomkeeper_participants_evicted_total", stack, reason="max_participant_duration") == 1
+    assert metric("roomkeeper_meetings_ended_total", stack, ended_by="schedule") == 1
+    assert 0 <= metric("roomkeeper_room_end_lag_seconds_sum", stack) < 5
     room = (await stack.twilio("GET", f"/v1/Rooms/{room_sid}")).json()
     assert room["status"] == "completed"
     assert (await handle.describe()).typed_search_attributes.get(MEETING_STATUS) == "completed"
