@@ -3,6 +3,7 @@ the parameter — never any other exception."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -112,3 +113,34 @@ def test_room_events_need_no_participant() -> None:
     )
     assert event is not None and event.sequence_number is None
     assert event.timestamp == datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def test_random_odd_forms_raise_nothing_but_bad_callback() -> None:
+    # Values built from fragments that have broken parsers: non-ASCII digits, signs, separators,
+    # offsets, huge runs, control characters. Whatever the mix: an event, None, or BadCallback.
+    rng = random.Random(7)
+    fragments = ["", "0", "9", "²", "\u0661", "-", "+", " ", "\x00", "\n", "T", "Z", ":", ".", "e", "_", "W"]
+    fragments += [
+        "2026-11-25",
+        "T09:00:00",
+        ".876",
+        "+23:59",
+        "-24:00",
+        "9999-12-31",
+        "0001-01-01",
+        "9" * 5000,
+    ]
+    names = [*CONNECTED]
+    outcomes: set[str] = set()
+    for _ in range(3000):
+        form = dict(CONNECTED)
+        for name in rng.sample(names, rng.randint(1, 4)):
+            if rng.random() < 0.1:
+                del form[name]
+            else:
+                form[name] = "".join(rng.choice(fragments) for _ in range(rng.randint(0, 6)))
+        try:
+            outcomes.add(type(room_event_from_callback(form)).__name__)
+        except BadCallback:
+            outcomes.add("BadCallback")
+    assert outcomes == {"RoomEvent", "NoneType", "BadCallback"}
