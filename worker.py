@@ -21,7 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.outcome import record_meeting_outcome
 from activities.reconcile import ReconcileActivities
@@ -79,6 +79,7 @@ async def running_worker(
     *,
     sweep: SweepConfig | None = DEFAULT_SWEEP,
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
+    interceptors: Sequence[Interceptor] = (),
 ) -> AsyncIterator[Worker]:
     """The worker, running, with the task queue's reconciler started (``sweep=None``: don't start it)
     and the meetings-by-phase gauge kept current."""
@@ -90,6 +91,7 @@ async def running_worker(
         workflows=list(WORKFLOWS),
         activities=activities_for(rooms, reconcile),
         graceful_shutdown_timeout=graceful_shutdown,
+        interceptors=interceptors,
     )
     async with worker:
         if sweep is not None:

@@ -12,7 +12,7 @@ from prometheus_client import Gauge
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from workflows.meeting_models import Phase
+from workflows.meeting_models import TERMINAL_PHASES, Phase
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +21,28 @@ MEETINGS = Gauge(
 )
 
 
+#: Runs that ended without the workflow saying how: an operator's terminate, a run timeout.
+_STOPPED_FROM_OUTSIDE = "ExecutionStatus='Failed' OR ExecutionStatus='Terminated' OR ExecutionStatus='TimedOut'"
+
+
+def phase_query(task_queue: str, phase: Phase) -> str:
+    """The visibility query for the meetings in ``phase``.
+
+    A phase before the end counts only running runs (a run that continued as new, or was terminated,
+    keeps its last ``MeetingStatus``); ``failed`` also counts runs stopped from outside.
+    """
+    meetings = f"WorkflowType='MeetingWorkflow' AND TaskQueue='{task_queue}'"
+    if phase is Phase.FAILED:
+        return f"{meetings} AND (MeetingStatus='failed' OR {_STOPPED_FROM_OUTSIDE})"
+    if phase in TERMINAL_PHASES:
+        return f"{meetings} AND MeetingStatus='{phase.value}'"
+    return f"{meetings} AND MeetingStatus='{phase.value}' AND ExecutionStatus='Running'"
+
+
 async def count_once(client: Client, task_queue: str) -> dict[Phase, int]:
     counts = {}
     for phase in Phase:
-        query = (
-            f"WorkflowType='MeetingWorkflow' AND TaskQueue='{task_queue}' AND MeetingStatus='{phase.value}'"
-        )
-        counts[phase] = (await client.count_workflows(query)).count
+        counts[phase] = (await client.count_workflows(phase_query(task_queue, phase))).count
         MEETINGS.labels(phase.value).set(counts[phase])
     return counts
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Interceptor
 
 from activities.sweeper import SweepConfig
 from emulator.app import EmulatorConfig
@@ -125,6 +126,7 @@ async def meeting_stack(
     emulator_config: EmulatorConfig | None = None,
     sweep: SweepConfig | None = None,
     public_url: str | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> AsyncIterator[Stack]:
     task_queue = f"meetings-{uuid.uuid4()}"
     sock = bind()
@@ -151,7 +153,12 @@ async def meeting_stack(
                 httpx.AsyncClient(timeout=10) as http,
                 video,
                 running_worker(
-                    env.client, settings, video, sweep=sweep, graceful_shutdown=timedelta(seconds=1)
+                    env.client,
+                    settings,
+                    video,
+                    sweep=sweep,
+                    graceful_shutdown=timedelta(seconds=1),
+                    interceptors=interceptors,
                 ),
             ):
                 yield Stack(env, emulator, gateway_url, task_queue, http)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.temporal_env import TEMPORAL_CLI
@@ -46,12 +46,13 @@ async def stack(skipping_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
         yield running
 
 
-async def cli_start(stack: Stack, workflow_id: str, payload: str) -> None:
+async def cli_start(stack: Stack, workflow_id: str, payload: str | None) -> None:
     address = stack.env.client.service_client.config.target_host
+    given = ["--input", payload] if payload is not None else []
     process = await asyncio.create_subprocess_exec(
         str(TEMPORAL_CLI), "workflow", "start", "--address", address,
         "--type", "MeetingWorkflow", "--task-queue", stack.task_queue,
-        "--workflow-id", workflow_id, "--input", payload,
+        "--workflow-id", workflow_id, *given,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await process.communicate()
@@ -102,6 +103,9 @@ async def test_the_contract_json_with_future_dates_opens_its_room(stack: Stack) 
         ({"room": {"type": "peer-to-peer", "audio_only": True}}, "audio_only", "type 'group'"),
         ({"open_before_seconds": -1}, "open_before_seconds", "greater than or equal to 0"),
         ({"start_at": "2026-11-25T09:00:00Z"}, "start_at", "Extra inputs are not permitted"),
+        ({"room": {"unique_name": ".."}}, "room.unique_name", "relative path segment"),
+        ({"room": {"unique_name": "a/b"}}, "room.unique_name", "may not contain '/'"),
+        ({"meeting_id": "a/b"}, "meeting_id", "should match pattern"),
     ],
 )
 async def test_invalid_json_fails_the_run_at_once_naming_the_field(
@@ -116,3 +120,16 @@ async def test_invalid_json_fails_the_run_at_once_naming_the_field(
     message = str(exc.value.cause)
     assert field in message and why in message, message
     assert stack.emulator.state.world.rooms == {}
+    # The status query says why, too (not an SDK error), and the meeting is findable as failed.
+    with pytest.raises(WorkflowQueryFailedError) as query:
+        await handle.query(MeetingWorkflow.status)
+    assert field in str(query.value) and why in str(query.value)
+    assert (await handle.describe()).typed_search_attributes.get(MEETING_STATUS) == "failed"
+
+
+async def test_no_input_fails_at_once_saying_what_is_needed(stack: Stack) -> None:
+    await cli_start(stack, "meeting-no-input", None)
+    handle = stack.env.client.get_workflow_handle_for(MeetingWorkflow.run, "meeting-no-input")
+    with pytest.raises(WorkflowFailureError) as exc:
+        await asyncio.wait_for(handle.result(), timeout=15)
+    assert "MeetingWorkflow needs one argument, the meeting as JSON" in str(exc.value.cause)

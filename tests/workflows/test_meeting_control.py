@@ -228,3 +228,24 @@ async def test_end_meeting_policy_ends_with_the_room(stack: Stack) -> None:
     result = await handle.result()
     assert result.ended_by == "room_ended" and result.room_sids == [first_room]
     assert len(stack.emulator.state.world.rooms) == 1
+
+
+async def test_a_room_ending_in_the_last_minute_is_not_replaced(stack: Stack) -> None:
+    # open 2 min before a 3-minute meeting: an unused room ends 2 min after creation, then 1 min
+    # remains. With a 1-minute meeting after the opening, it ends 30 s before the end.
+    handle = await stack.start(
+        meeting(
+            "last-minute",
+            starts_in=timedelta(minutes=1, seconds=30),
+            lasts=timedelta(minutes=1),
+            room={"unused_room_timeout": 2},
+        )
+    )
+    await stack.advance(handle, timedelta(seconds=5))
+    first = (await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "the room to open")).room_sid
+    await stack.advance(handle, timedelta(minutes=2, seconds=1))  # Twilio ends the unused room
+    result = await handle.result()
+    assert result.ended_by == "room_ended" and result.room_sids == [first]
+    assert len(stack.emulator.state.world.rooms) == 1
+    history = [entry.what for entry in (await stack.status(handle)).history]
+    assert any(what.startswith("not replaced: only ") for what in history), history
