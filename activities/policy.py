@@ -56,7 +56,8 @@ MAX_BETWEEN_ROUNDS: Final = timedelta(minutes=2)
 
 def between_rounds(failed_rounds: int) -> timedelta:
     """How long to wait after ``failed_rounds`` rounds in a row ran out."""
-    return min(FIRST_BETWEEN_ROUNDS * 2 ** max(0, failed_rounds - 1), MAX_BETWEEN_ROUNDS)
+    doubled: timedelta = FIRST_BETWEEN_ROUNDS * 2 ** max(0, failed_rounds - 1)
+    return min(doubled, MAX_BETWEEN_ROUNDS)
 
 #: ``RecordMeetingOutcome`` only counts and logs: it must never hold a meeting's ending up for long.
 BOOKKEEPING_CALL: Final[dict[str, Any]] = {

@@ -127,8 +127,9 @@ async def meeting_stack(
     sweep: SweepConfig | None = None,
     public_url: str | None = None,
     interceptors: Sequence[Interceptor] = (),
+    task_queue: str | None = None,
 ) -> AsyncIterator[Stack]:
-    task_queue = f"meetings-{uuid.uuid4()}"
+    task_queue = task_queue or f"meetings-{uuid.uuid4()}"
     sock = bind()
     gateway_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     gateway = create_gateway(

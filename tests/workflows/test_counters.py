@@ -89,6 +89,7 @@ async def test_counters_match_the_request_log_through_task_retries_and_racing_si
     for name, handle in handles.items():
         await stack.advance(handle, timedelta(seconds=5))
         status = await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, f"{name} to open")
+        assert status.room_sid is not None
         rooms[name] = status.room_sid
         await stack.join(f"count-{name}", "alice")
         await stack.wait_for(handle, lambda s: len(s.participants) == 1, "alice")

@@ -50,6 +50,7 @@ async def test_completing_keeps_trying_through_an_outage_longer_than_a_round(sta
     await stack.advance(handle, timedelta(seconds=5))
     status = await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "the room to open")
     room_sid = status.room_sid
+    assert room_sid is not None
     await stack.join("outage-close", "alice")  # so Twilio's own idle timeouts keep out of the story
 
     await outage(stack, "UpdateRoom")  # what CompleteRoom calls
@@ -106,7 +107,7 @@ async def test_evicting_keeps_trying_and_the_end_still_completes_the_room(stack:
     await outage_over(stack)
     await stack.advance(handle, MAX_BETWEEN_ROUNDS)
     status = await stack.wait_for(handle, lambda s: not s.participants, "alice's eviction", within=60)
-    assert status.trouble is None
+    assert status.trouble is None and status.room_sid is not None
     await stack.advance(handle, timedelta(minutes=15))
     result = await handle.result()
     assert [e.identity for e in result.participants_evicted] == ["alice"]
