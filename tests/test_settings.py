@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -174,3 +175,21 @@ def test_load_settings_reads_the_secrets_dir_named_in_the_environment(
     settings = load_settings()
     assert settings.twilio_credentials().password.get_secret_value() == TOKEN
     assert TOKEN not in repr(settings)
+
+
+def test_unreadable_files_are_named_without_their_content(clean_env: pytest.MonkeyPatch, tmp_path) -> None:
+    # The tests run as root, for whom permissions never refuse a read: refuse it here instead.
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "twilio_auth_token").write_text(TOKEN)
+    (tmp_path / ".env").write_text(f"CALCOM_WEBHOOK_SECRET={TOKEN}\n")
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    clean_env.setattr(Path, "read_bytes", refuse)
+    clean_env.setenv("ROOMKEEPER_SECRETS_DIR", str(secrets))
+    assert problems() == [
+        f"ROOMKEEPER_SECRETS_DIR ({secrets}): twilio_auth_token cannot be read: Permission denied",
+        ".env cannot be read: Permission denied",
+    ]
