@@ -2,7 +2,8 @@
 
 Configured by the environment (``roomkeeper.settings.Settings`` and Temporal's own env config), serves
 Prometheus metrics — the Temporal SDK's and roomkeeper's — on ``ROOMKEEPER_METRICS_PORT``, makes sure
-the reconciler runs, and shuts down gracefully on SIGTERM/SIGINT (running activities get 30 s).
+the reconciler runs, and shuts down gracefully on SIGTERM/SIGINT: running activities get up to 30 s,
+and the reconciler's sweep hands back at once, so a worker usually stops within a second.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -31,7 +33,7 @@ from roomkeeper.census import count_meetings_by_phase
 from roomkeeper.metrics import PrometheusRequestObserver
 from roomkeeper.metrics_server import start_observability
 from roomkeeper.serving import run_until_signalled
-from roomkeeper.settings import Settings
+from roomkeeper.settings import ConfigurationError, Settings, exit_for, settings_or_exit
 from twilio_video.client import VideoClient
 from workflows.meeting import MeetingWorkflow
 from workflows.reconciler import RoomReconciler, reconciler_id
@@ -111,29 +113,53 @@ async def running_worker(
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run the worker until ``stop`` is set, then shut down gracefully.
+
+    Shutdown is quick: the reconciler's sweep hands back as soon as it begins, and the Twilio activities
+    are short, so the graceful window is a ceiling that is rarely reached.
+    """
     runtime, metrics = start_observability(settings.metrics_port)
-    client = await connect(settings, runtime)
+    try:
+        client = await connect(settings, runtime)
+    except RuntimeError as error:
+        metrics.stop()
+        raise SystemExit(f"roomkeeper worker: cannot connect to Temporal: {error}") from None
     async with video_client(settings) as video, running_worker(client, settings, video):
         log.info(
             "worker on task queue %r at %s; metrics on :%d",
             settings.task_queue,
-            settings.temporal_address,
+            client.service_client.config.target_host,
             settings.metrics_port,
         )
         await stop.wait()
-        log.info("shutting down (running activities get %ss)", GRACEFUL_SHUTDOWN.total_seconds())
+        stopping = time.monotonic()
+        log.info("shutting down (running activities get up to %ss)", GRACEFUL_SHUTDOWN.total_seconds())
+    log.info("stopped in %.1fs", time.monotonic() - stopping)
     metrics.stop()
 
 
 def main() -> int:
+    """``roomkeeper worker``: exit status 0 after a graceful stop, 2 for a configuration problem."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = Settings()
-    run_until_signalled(lambda stop: serve(settings, stop))
+    # Checked before anything connects, so a mistake costs one line on stderr, not a traceback.
+    settings = settings_or_exit("worker")
+    try:
+        settings.twilio_credentials()
+    except ConfigurationError as error:
+        exit_for("worker", error)
+    code: int | str | None = 0
+    try:
+        run_until_signalled(lambda stop: serve(settings, stop))
+    except SystemExit as error:
+        code = error.code
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     # The SDK can crash in interpreter finalisation (sdk-python#300); all work is done by now.
-    os._exit(0)
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

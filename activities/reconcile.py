@@ -2,11 +2,17 @@
 
 Open meetings come from Temporal visibility (``MeetingStatus='open'`` with their ``RoomSid``), so no
 meeting has to register anywhere; observations go back to each meeting as ``room_event`` signals.
+
+The activity ends early when its worker shuts down, so a deploy neither waits for the hour nor leaves
+the sweep to a retry backoff: the reconciler workflow schedules the next run at once, for whichever
+worker polls next.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 
 from temporalio import activity
 from temporalio.client import Client
@@ -16,6 +22,8 @@ from roomkeeper.meeting_signals import MeetingSignaller, WorkflowGone
 from twilio_video.client import VideoClient
 from workflows.meeting_models import RoomEvent
 from workflows.search_attributes import ROOM_SID
+
+log = logging.getLogger(__name__)
 
 
 def open_meetings_query(task_queue: str) -> str:
@@ -27,14 +35,18 @@ def open_meetings_query(task_queue: str) -> str:
 
 
 class ReconcileActivities:
+    """The sweep's Temporal side: where open meetings come from, how they are told, the activity."""
+
     def __init__(self, video: VideoClient, temporal: Client, task_queue: str) -> None:
         self._video = video
         self._temporal = temporal
         self._signaller = MeetingSignaller(temporal)
         self._query = open_meetings_query(task_queue)
         self._sweeper: RoomSweeper | None = None
+        self._sweeping: asyncio.Task[SweepStats] | None = None
 
     async def open_rooms(self) -> OpenRooms:
+        """Room SID -> workflow id of every open meeting on this task queue (a visibility query)."""
         rooms: dict[str, str] = {}
         async for execution in self._temporal.list_workflows(self._query):
             room_sid = execution.typed_search_attributes.get(ROOM_SID)
@@ -43,13 +55,36 @@ class ReconcileActivities:
         return rooms
 
     async def notify(self, workflow_id: str, event: RoomEvent) -> None:
+        """Signal one meeting; raises when Temporal cannot take the signal, so the sweeper tells again."""
         with contextlib.suppress(WorkflowGone):  # it finished since the visibility query: nothing to tell
             await self._signaller.room_event(workflow_id, event)
 
     @activity.defn(name="ReconcileRooms")
     async def reconcile_rooms(self, config: SweepConfig) -> SweepStats:
-        # One sweeper per worker process, so what it has seen survives the hourly hand-back.
+        """Sweep for ``config.run_for_seconds``, or until this worker starts shutting down."""
+        # One sweeper per worker process, so what it has told survives the hourly hand-back.
         if self._sweeper is None or self._sweeper.config != config:
             self._sweeper = RoomSweeper(self._video, self.open_rooms, self.notify, config)
-        self._sweeper.heartbeat = activity.heartbeat
-        return await self._sweeper.run()
+        sweeper = self._sweeper
+        sweeper.heartbeat = activity.heartbeat
+        if self._sweeping is not None and not self._sweeping.done():
+            # Only one attempt of the singleton is live on the server; an older one still running here
+            # was timed out (say, across a Temporal outage) and must not sweep alongside this one.
+            log.info("reconcile: a newer attempt takes over the sweep")
+            self._sweeping.cancel()
+        sweeping = asyncio.create_task(sweeper.run())
+        self._sweeping = sweeping
+        shutdown = asyncio.create_task(activity.wait_for_worker_shutdown())
+        try:
+            await asyncio.wait({sweeping, shutdown}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            shutdown.cancel()
+            if not sweeping.done():
+                sweeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeping
+        if shutdown.done() and not shutdown.cancelled():
+            log.info("reconcile: worker shutting down; handing the sweep back to the reconciler")
+        if sweeping.cancelled():
+            return sweeper.stats
+        return sweeping.result()

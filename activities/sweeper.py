@@ -12,6 +12,12 @@ So a change is noticed within one cycle plus a request, and 1,000 open rooms cos
 plus one listing: half of Twilio's 80/s. Past ``max_reads_per_second * period`` rooms the cycle
 stretches instead of exceeding the budget. Nothing here knows Temporal: where the open meetings come
 from and how they are told is injected.
+
+The sweep is the safety net for callbacks lost while Temporal was unreachable, so it must outlive that
+outage. When the open meetings cannot be read, the cycle is retried after ``retry_seconds`` (not a
+whole period) and counted, never raised; when a meeting cannot be told, the sweeper does not remember
+what it saw, so the next cycle reads the room again and tells it. What it remembers is only ever what
+it successfully told.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, Field
 
 from twilio_video.client import VideoClient
@@ -35,12 +42,28 @@ log = logging.getLogger(__name__)
 #: Participant reads allowed to overlap when Twilio answers slowly.
 MAX_READS_IN_FLIGHT = 8
 
+RECONCILE_ERRORS = Counter(
+    "roomkeeper_reconcile_errors",
+    "Reconcile sweep steps that failed, by stage: open_meetings (Temporal visibility), list_rooms and "
+    "list_participants (Twilio), notify (signalling a meeting). The sweep goes on after each.",
+    ["stage"],
+)
+RECONCILE_LAST_CYCLE = Gauge(
+    "roomkeeper_reconcile_last_cycle_timestamp_seconds",
+    "Unix time at which a reconcile cycle last read the open meetings and Twilio's rooms successfully.",
+)
+
 
 class SweepConfig(BaseModel):
+    """How the sweep is paced; the reconciler workflow's input."""
+
     sweep_period_seconds: float = Field(25.0, gt=0)
     max_reads_per_second: float = Field(40.0, gt=0)
     #: How long one activity run sweeps before handing back to its workflow (bounds that history).
     run_for_seconds: float = Field(3600.0, gt=0)
+    #: Pause before trying again when the open meetings or Twilio's rooms could not be listed. Short,
+    #: because changes pile up unnoticed meanwhile; the failing call itself already waited a while.
+    retry_seconds: float = Field(1.0, gt=0)
 
 
 #: room SID -> the workflow id of the open meeting that owns it
@@ -51,6 +74,8 @@ Notify = Callable[[str, RoomEvent], Awaitable[None]]
 
 @dataclass
 class SweepStats:
+    """What one sweeper has done; the ``ReconcileRooms`` activity's result."""
+
     cycles: int = 0
     listings: int = 0
     participant_reads: int = 0
@@ -61,62 +86,94 @@ class SweepStats:
 
 @dataclass
 class RoomSweeper:
+    """Compares what Twilio lists with what the open meetings expect, and tells each meeting the news."""
+
     video: VideoClient
     open_rooms: OpenRoomsSource
     notify: Notify
     config: SweepConfig = field(default_factory=SweepConfig)
     heartbeat: Callable[[], None] = lambda: None
     stats: SweepStats = field(default_factory=SweepStats)
-    #: What each room's connected set looked like when last read (SIDs).
-    _last_seen: dict[str, frozenset[str]] = field(default_factory=dict)
-    _reported_missing: set[str] = field(default_factory=set)
+    #: Each room's connected set (SIDs) as last *told* to its meeting; a failed tell leaves it as it was,
+    #: so the next cycle tells again.
+    _last_told: dict[str, frozenset[str]] = field(default_factory=dict)
+    _told_missing: set[str] = field(default_factory=set)
+    #: Consecutive cycles that could not list what to compare, for one "sweeping again" line at the end.
+    _failed_cycles: int = 0
 
     async def run(self) -> SweepStats:
+        """Sweep every ``sweep_period_seconds`` for ``run_for_seconds``; failures are logged, not raised."""
         deadline = time.monotonic() + self.config.run_for_seconds
         while time.monotonic() < deadline:
             started = time.monotonic()
-            await self.cycle()
+            full_period = await self.cycle()
             self.heartbeat()
-            await asyncio.sleep(max(0.0, self.config.sweep_period_seconds - (time.monotonic() - started)))
+            pause = self.config.sweep_period_seconds if full_period else self.config.retry_seconds
+            await asyncio.sleep(max(0.0, pause - (time.monotonic() - started)))
         return self.stats
 
-    async def cycle(self) -> None:
-        """One listing, then each open room's participants, paced across the period."""
+    async def cycle(self) -> bool:
+        """One listing, then each open room's participants, paced across the period.
+
+        Returns whether the next cycle should wait a whole period: not when the open meetings could not be
+        read, because whatever changes meanwhile goes unnoticed. Never raises for Temporal's or Twilio's
+        errors.
+        """
         self.stats.cycles += 1
-        expected = dict(await self.open_rooms())
+        try:
+            expected = dict(await self.open_rooms())
+        except Exception as error:  # Temporal unreachable, visibility failing: try again soon
+            self._cycle_failed("open_meetings", "reading the open meetings", error, self.config.retry_seconds)
+            return False
+        self.heartbeat()
         try:
             in_progress = {
                 room.sid
                 async for room in self.video.list_rooms(status=RoomStatus.IN_PROGRESS, page_size=1000)
             }
         except TwilioError as error:
-            self.stats.errors += 1
-            log.warning("reconcile: listing rooms failed: %s", error)
-            return
+            # Next period, not sooner: Twilio failing is often Twilio rate limiting, which haste worsens.
+            period = self.config.sweep_period_seconds
+            self._cycle_failed("list_rooms", "listing Twilio's rooms", error, period)
+            return True
         self.stats.listings += 1
+        if self._failed_cycles:
+            log.info("reconcile: sweeping again after %d failed cycles", self._failed_cycles)
+            self._failed_cycles = 0
+        RECONCILE_LAST_CYCLE.set_to_current_time()
         # Forget rooms no meeting expects any more, so a long-lived worker's memory stays bounded.
-        for room_sid in list(self._last_seen):
+        for room_sid in list(self._last_told):
             if room_sid not in expected:
-                del self._last_seen[room_sid]
-        self._reported_missing &= expected.keys()
+                del self._last_told[room_sid]
+        self._told_missing &= expected.keys()
         watched = []
+        untold: list[tuple[str, Exception]] = []
         for room_sid, workflow_id in expected.items():
             if room_sid in in_progress:
                 watched.append((room_sid, workflow_id))
-            elif room_sid not in self._reported_missing:
-                self._reported_missing.add(room_sid)
-                await self._tell(
-                    workflow_id,
-                    RoomEvent(
-                        kind=RoomEventKind.ROOM_MISSING,
-                        source="reconcile",
-                        room_sid=room_sid,
-                        timestamp=datetime.now(UTC),
-                    ),
+            elif room_sid not in self._told_missing:
+                missing = RoomEvent(
+                    kind=RoomEventKind.ROOM_MISSING,
+                    source="reconcile",
+                    room_sid=room_sid,
+                    timestamp=datetime.now(UTC),
                 )
-                self.stats.missing_sent += 1
-        if not watched:
-            return
+                if await self._tell(workflow_id, missing, untold):
+                    self._told_missing.add(room_sid)
+                    self.stats.missing_sent += 1
+        if watched:
+            await self._read_all(watched, untold)
+        if untold:
+            first, why = untold[0]
+            log.warning(
+                "reconcile: could not tell %d meeting(s), will tell them next cycle; first: %s: %s",
+                len(untold),
+                first,
+                _one_line(why),
+            )
+        return True
+
+    async def _read_all(self, watched: list[tuple[str, str]], untold: list[tuple[str, Exception]]) -> None:
         # Read i starts at cycle start + i * spacing, whatever earlier reads cost, so the period holds
         # and the rate never exceeds the cap; a few reads may overlap while Twilio is slow.
         spacing = max(self.config.sweep_period_seconds / len(watched), 1 / self.config.max_reads_per_second)
@@ -125,17 +182,23 @@ class RoomSweeper:
 
         async def read(room_sid: str, workflow_id: str) -> None:
             async with in_flight:
-                await self._read_participants(room_sid, workflow_id)
+                await self._read_participants(room_sid, workflow_id, untold)
 
         reads = []
-        for index, (room_sid, workflow_id) in enumerate(watched):
-            await asyncio.sleep(max(0.0, started + index * spacing - time.monotonic()))
-            if index % 50 == 0:
-                self.heartbeat()
-            reads.append(asyncio.create_task(read(room_sid, workflow_id)))
-        await asyncio.gather(*reads)
+        try:
+            for index, (room_sid, workflow_id) in enumerate(watched):
+                await asyncio.sleep(max(0.0, started + index * spacing - time.monotonic()))
+                if index % 50 == 0:
+                    self.heartbeat()
+                reads.append(asyncio.create_task(read(room_sid, workflow_id)))
+            await asyncio.gather(*reads)
+        finally:
+            for task in reads:  # stopped mid-cycle (worker shutdown): no read outlives the sweep
+                task.cancel()
 
-    async def _read_participants(self, room_sid: str, workflow_id: str) -> None:
+    async def _read_participants(
+        self, room_sid: str, workflow_id: str, untold: list[tuple[str, Exception]]
+    ) -> None:
         observed_at = datetime.now(UTC)
         try:
             connected = [
@@ -148,13 +211,13 @@ class RoomSweeper:
             return  # ended since the listing; the next cycle reports it
         except TwilioError as error:
             self.stats.errors += 1
+            RECONCILE_ERRORS.labels("list_participants").inc()
             log.warning("reconcile: reading participants of %s failed: %s", room_sid, error)
             return
         self.stats.participant_reads += 1
         sids = frozenset(p.sid for p in connected)
-        if self._last_seen.get(room_sid) == sids:
+        if self._last_told.get(room_sid) == sids:
             return
-        self._last_seen[room_sid] = sids
         snapshot = RoomEvent(
             kind=RoomEventKind.SNAPSHOT,
             source="reconcile",
@@ -165,12 +228,34 @@ class RoomSweeper:
                 for p in connected
             ],
         )
-        await self._tell(workflow_id, snapshot)
-        self.stats.snapshots_sent += 1
+        if await self._tell(workflow_id, snapshot, untold):
+            self._last_told[room_sid] = sids
+            self.stats.snapshots_sent += 1
 
-    async def _tell(self, workflow_id: str, event: RoomEvent) -> None:
+    async def _tell(self, workflow_id: str, event: RoomEvent, untold: list[tuple[str, Exception]]) -> bool:
         try:
             await self.notify(workflow_id, event)
         except Exception as error:  # one meeting's trouble must not stop the sweep
             self.stats.errors += 1
-            log.warning("reconcile: could not tell %s about %s: %s", workflow_id, event.kind.value, error)
+            RECONCILE_ERRORS.labels("notify").inc()
+            untold.append((workflow_id, error))
+            return False
+        return True
+
+    def _cycle_failed(self, stage: str, doing: str, error: Exception, retry_in: float) -> None:
+        self.stats.errors += 1
+        self._failed_cycles += 1
+        RECONCILE_ERRORS.labels(stage).inc()
+        log.warning(
+            "reconcile: %s failed (%d cycle(s) in a row), trying again in %gs: %s",
+            doing,
+            self._failed_cycles,
+            retry_in,
+            _one_line(error),
+        )
+
+
+def _one_line(error: Exception) -> str:
+    """An error as one log line: gRPC errors from Temporal can span several."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

