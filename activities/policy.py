@@ -59,6 +59,7 @@ def between_rounds(failed_rounds: int) -> timedelta:
     doubled: timedelta = FIRST_BETWEEN_ROUNDS * 2 ** max(0, failed_rounds - 1)
     return min(doubled, MAX_BETWEEN_ROUNDS)
 
+
 #: ``RecordMeetingOutcome`` only counts and logs: it must never hold a meeting's ending up for long.
 BOOKKEEPING_CALL: Final[dict[str, Any]] = {
     "start_to_close_timeout": timedelta(seconds=10),

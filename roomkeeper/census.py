@@ -22,7 +22,9 @@ MEETINGS = Gauge(
 
 
 #: Runs that ended without the workflow saying how: an operator's terminate, a run timeout.
-_STOPPED_FROM_OUTSIDE = "ExecutionStatus='Failed' OR ExecutionStatus='Terminated' OR ExecutionStatus='TimedOut'"
+_STOPPED_FROM_OUTSIDE = " OR ".join(
+    f"ExecutionStatus='{status}'" for status in ("Failed", "Terminated", "TimedOut")
+)
 
 
 def phase_query(task_queue: str, phase: Phase) -> str:

@@ -20,7 +20,7 @@ lost the difference between ``a%2Fb`` and ``a/b``, and Twilio signs the exact UR
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import parse_qsl
 
@@ -83,7 +83,8 @@ class GatewayConfig:
     #: The base URL Twilio calls (``ROOMKEEPER_PUBLIC_URL``); signatures are checked against it.
     public_url: str
     #: The account's auth token: Twilio signs callbacks with it even when the API uses a key.
-    auth_token: str
+    #: Kept out of the repr, so no log or traceback of the config shows it.
+    auth_token: str = field(repr=False)
     #: Largest callback body read, and largest request target (path + query) accepted, in bytes.
     max_body_bytes: int = MAX_BODY_BYTES
 
