@@ -1,12 +1,15 @@
-"""Records MeetingWorkflow histories for the replay test: ``python -m tests.histories.record``.
+"""Records MeetingWorkflow histories for the replay test: ``python -m tests.histories.record NAME...``.
 
 Re-record only on purpose: a history that no longer replays means running workflows would break too.
-Each scenario drives the real stack (time-skipping server, worker, gateway, emulator).
+Histories recorded by older code are kept beside the new ones (they prove ``workflow.patched`` keeps
+old meetings replaying). Each scenario drives the real stack (time-skipping server, worker, gateway,
+emulator).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,7 +71,42 @@ async def rescheduled_extended_ended(stack: Stack) -> str:
     return handle.id
 
 
-async def main() -> None:
+async def story_with_patches(stack: Stack) -> str:
+    """The full story on today's code: outcome recorded by its activity (patch markers in history)."""
+    return await full_story(stack)
+
+
+async def outage_while_closing(stack: Stack) -> str:
+    """CompleteRoom fails for more than a round: trouble recorded, durable backoff, then recovery."""
+    handle = await stack.start(
+        meeting("rec-outage", starts_in=timedelta(minutes=2), lasts=timedelta(minutes=5))
+    )
+    await stack.advance(handle, timedelta(seconds=5))
+    await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "open")
+    await stack.join("rec-outage", "alice")
+    plan = {"rate": 1.0, "statuses": [503], "operations": ["UpdateRoom"], "retry_after_seconds": 1}
+    await stack.http.post(f"{stack.emulator.url}/emulator/faults", json=plan)
+    await stack.advance(handle, timedelta(minutes=7))
+    await stack.wait_for(handle, lambda s: s.trouble is not None, "trouble", within=60)
+    await stack.http.delete(f"{stack.emulator.url}/emulator/faults")
+    await stack.advance(handle, timedelta(minutes=2))
+    await handle.result()
+    return handle.id
+
+
+SCENARIOS = {
+    scenario.__name__: scenario
+    for scenario in (
+        full_story,
+        cancelled_before_open,
+        rescheduled_extended_ended,
+        story_with_patches,
+        outage_while_closing,
+    )
+}
+
+
+async def main(names: list[str]) -> None:
     async with await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=str(TEMPORAL_CLI),
         data_converter=pydantic_data_converter,
@@ -76,7 +114,8 @@ async def main() -> None:
         dev_server_log_level="error",
         dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
     ) as env:
-        for scenario in (full_story, cancelled_before_open, rescheduled_extended_ended):
+        for name in names:
+            scenario = SCENARIOS[name]
             async with meeting_stack(env) as stack:
                 workflow_id = await scenario(stack)
                 history = await env.client.get_workflow_handle(workflow_id).fetch_history()
@@ -86,4 +125,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:] or list(SCENARIOS)))
