@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
@@ -32,7 +30,7 @@ from activities.sweeper import SweepConfig
 from roomkeeper.census import count_meetings_by_phase
 from roomkeeper.metrics import PrometheusRequestObserver
 from roomkeeper.metrics_server import start_observability
-from roomkeeper.serving import run_until_signalled
+from roomkeeper.serving import exit_after, run_until_signalled
 from roomkeeper.settings import ConfigurationError, Settings, exit_for, settings_or_exit
 from twilio_video.client import VideoClient
 from workflows.meeting import MeetingWorkflow
@@ -138,7 +136,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     metrics.stop()
 
 
-def main() -> int:
+def main() -> NoReturn:
     """``roomkeeper worker``: exit status 0 after a graceful stop, 2 for a configuration problem."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -148,18 +146,7 @@ def main() -> int:
         settings.twilio_credentials()
     except ConfigurationError as error:
         exit_for("worker", error)
-    code: int | str | None = 0
-    try:
-        run_until_signalled(lambda stop: serve(settings, stop))
-    except SystemExit as error:
-        code = error.code
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # The SDK can crash in interpreter finalisation (sdk-python#300); all work is done by now.
-    os._exit(code or 0)
+    exit_after(lambda: run_until_signalled(lambda stop: serve(settings, stop)))
 
 
 if __name__ == "__main__":

@@ -63,13 +63,12 @@ def _run_worker(_: argparse.Namespace) -> int:
     import worker
 
     worker.main()
-    return 0
 
 
 def _run_gateway(args: argparse.Namespace) -> int:
     from roomkeeper.gateway.serve import run
 
-    return run(args.host, args.port)
+    run(args.host, args.port)
 
 
 def main(argv: list[str] | None = None) -> int:

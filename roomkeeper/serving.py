@@ -7,12 +7,14 @@ is free; the same helper lets ``roomkeeper dev`` run several servers in one proc
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import uvicorn
 
@@ -86,3 +88,22 @@ def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> Non
         await main(stop)
 
     asyncio.run(runner())
+
+
+def exit_after(run: Callable[[], object]) -> NoReturn:
+    """Run a process's main part, then leave with its exit status, skipping interpreter finalisation.
+
+    A ``SystemExit`` with a message prints it and exits 1. The Temporal SDK can crash in interpreter
+    finalisation (sdk-python#300); everything has stopped by the time ``run`` returns.
+    """
+    code: int | str | None = 0
+    try:
+        run()
+    except SystemExit as error:
+        code = error.code
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)

@@ -65,6 +65,7 @@ MAX_ROOMS_PER_MEETING = 100
 MIN_WINDOW_FOR_A_NEW_ROOM = timedelta(minutes=1)
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 class GaveUp(Exception):
@@ -184,13 +185,9 @@ class MeetingWorkflow:
         try:
             created: CreatedRoom = await self._twilio(
                 "CreateRoom",
-                lambda: workflow.execute_activity_method(
-                    RoomActivities.create_room,
-                    request,
-                    summary=f"create room {spec.unique_name}",
-                    **TWILIO_CALL,
-                ),
-                give_up_at=lambda: self.spec.end_time,
+                RoomActivities.create_room,
+                request,
+                f"create room {spec.unique_name}",
             )
         except ActivityError as error:
             await self._fail(f"could not create room {spec.unique_name!r}", error)
@@ -266,10 +263,10 @@ class MeetingWorkflow:
         )
         await self._twilio(
             "CompleteRoom",
-            lambda: workflow.execute_activity_method(
-                RoomActivities.complete_room, request, summary=f"complete room {room_sid}", **TWILIO_CALL
-            ),
-            interruptible=False,
+            RoomActivities.complete_room,
+            request,
+            f"complete room {room_sid}",
+            after_the_end=True,
         )
 
     # ----------------------------------------------------------------------------- room events
@@ -306,10 +303,9 @@ class MeetingWorkflow:
         try:
             return await self._twilio(
                 "FetchRoom",
-                lambda: workflow.execute_activity_method(
-                    RoomActivities.fetch_room, ref, summary="confirm room ended", **TWILIO_CALL
-                ),
-                give_up_at=lambda: self.spec.end_time,
+                RoomActivities.fetch_room,
+                ref,
+                "confirm room ended",
             )
         except GaveUp:
             return None
@@ -377,13 +373,9 @@ class MeetingWorkflow:
         )
         await self._twilio(
             "DisconnectParticipant",
-            lambda: workflow.execute_activity_method(
-                RoomActivities.disconnect_participant,
-                ref,
-                summary=f"evict {participant.identity} (max participant duration)",
-                **TWILIO_CALL,
-            ),
-            give_up_at=lambda: self.spec.end_time,
+            RoomActivities.disconnect_participant,
+            ref,
+            f"evict {participant.identity} (max participant duration)",
         )
 
     # ------------------------------------------------------------------------ live control
@@ -523,13 +515,9 @@ class MeetingWorkflow:
         try:
             return await self._twilio(
                 "ListParticipants",
-                lambda: workflow.execute_activity_method(
-                    RoomActivities.list_participants,
-                    request,
-                    summary=f"list participants of {room_sid}",
-                    **TWILIO_CALL,
-                ),
-                give_up_at=lambda: self.spec.end_time,
+                RoomActivities.list_participants,
+                request,
+                f"list participants of {room_sid}",
             )
         except GaveUp:
             return []  # the reconciler's next snapshot tells who is there
@@ -539,28 +527,38 @@ class MeetingWorkflow:
     async def _twilio(
         self,
         operation: str,
-        call: Callable[[], Awaitable[T]],
+        method: Callable[[RoomActivities, A], Awaitable[T]],
+        arg: A,
+        summary: str,
         *,
-        give_up_at: Callable[[], datetime] | None = None,
-        interruptible: bool = True,
+        after_the_end: bool = False,
     ) -> T:
         """Run a Twilio activity until it succeeds, retrying round after round through an outage.
 
         Each failed round is recorded as the meeting's ``trouble`` (status, current details, history)
-        until a call succeeds. Raises the ``ActivityError`` of a permanent error at once; raises
-        ``GaveUp`` once ``give_up_at`` has passed or, if ``interruptible``, the meeting was asked to end.
+        until a call succeeds. Raises the ``ActivityError`` of a permanent error at once. Raises
+        ``GaveUp`` once the meeting's end has passed or it was asked to end, unless ``after_the_end``
+        (completing the room, which must never be given up).
         """
+        interruptible = not after_the_end
+
+        def give_up_at() -> datetime | None:
+            return None if after_the_end else self.spec.end_time
+
         while True:
             started = workflow.now()
             try:
-                result = await call()
+                result: T = await workflow.execute_activity_method(
+                    method, arg, summary=summary, **TWILIO_CALL
+                )
             except ActivityError as error:
                 if is_permanent(error) or not workflow.patched(Patch.RETRY_THROUGH_OUTAGES):
                     raise
                 trouble = self._troubled(operation, started, describe(error))
                 retry_at = workflow.now() + between_rounds(trouble.rounds)
-                if give_up_at is not None:
-                    retry_at = min(retry_at, give_up_at())
+                end = give_up_at()
+                if end is not None:
+                    retry_at = min(retry_at, end)
                 if retry_at > workflow.now():
                     with contextlib.suppress(TimeoutError):
                         await workflow.wait_condition(
@@ -570,7 +568,7 @@ class MeetingWorkflow:
                         )
                 if interruptible and (self._cancel_requested or self._end_requested):
                     raise GaveUp(operation) from error
-                if give_up_at is not None and workflow.now() >= give_up_at():
+                if end is not None and workflow.now() >= end:
                     raise GaveUp(operation) from error
                 continue
             if self._state.trouble is not None and self._state.trouble.operation == operation:

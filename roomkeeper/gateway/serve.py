@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
+from typing import NoReturn
 
 from pydantic import SecretStr
 
 from roomkeeper.gateway.app import GatewayConfig, create_gateway
 from roomkeeper.meeting_signals import MeetingSignaller
-from roomkeeper.serving import bind, serve
+from roomkeeper.serving import bind, exit_after, serve
 from roomkeeper.settings import ConfigurationError, Settings, exit_for, settings_or_exit
 
 
@@ -47,20 +46,9 @@ async def _serve(settings: Settings, auth_token: SecretStr, host: str, port: int
     await task  # uvicorn ends it on SIGTERM or SIGINT
 
 
-def run(host: str, port: int) -> int:
+def run(host: str, port: int) -> NoReturn:
     """``roomkeeper gateway``: exit status 0 after SIGTERM/SIGINT, 2 for a configuration problem."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_or_exit("gateway")
     auth_token = _auth_token(settings)
-    code: int | str | None = 0
-    try:
-        asyncio.run(_serve(settings, auth_token, host, port))
-    except SystemExit as error:
-        code = error.code
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # The SDK can crash in interpreter finalisation (sdk-python#300); the server has stopped by now.
-    os._exit(code or 0)
+    exit_after(lambda: asyncio.run(_serve(settings, auth_token, host, port)))
