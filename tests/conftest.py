@@ -10,7 +10,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support import CallbackSink, RunningEmulator, callback_sink, running_emulator
-from tests.task_failures import failed_workflow_tasks
+from tests.task_failures import BENIGN_TASK_FAILURE_CAUSES, failed_workflow_tasks
 from tests.temporal_env import TEMPORAL_CLI
 from workflows import search_attributes
 
@@ -68,13 +68,6 @@ def task_queue() -> str:
 
 
 # ------------------------------------------------------------------ no failed workflow task, anywhere
-
-#: What the server tells a worker whose completing task raced a new event (a signal arriving as the
-#: workflow finishes): "decide again with the new event". Not a crash of our code and not preventable
-#: for a workflow that receives outside signals (the Temporal UI does not show it as a failure either);
-#: it is the one cause allowed everywhere. Business counters are not emitted by workflow code, so it
-#: cannot make them over-count (tests/workflows/test_counters.py races it on purpose).
-BENIGN_TASK_FAILURE_CAUSES = frozenset({"WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND"})
 
 
 @pytest_asyncio.fixture(autouse=True)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from temporalio.client import Client
 
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from tests.support import wait_until
+from tests.task_failures import failed_workflow_tasks
 
 
 def free_port() -> int:
@@ -92,7 +97,23 @@ def test_bad_flags_are_named() -> None:
 OUR_VARIABLES = ("TWILIO_", "ROOMKEEPER_", "TEMPORAL_")
 
 
+def sample(text: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples in Prometheus text that carry ``labels``."""
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
+
+
+async def failed_tasks(port: int, since: datetime) -> list[str]:
+    client = await Client.connect(f"127.0.0.1:{port}")
+    return await failed_workflow_tasks(client, since)
+
+
 def test_roomkeeper_dev_demo_brings_up_the_stack_and_stops_it() -> None:
+    started = datetime.now(UTC) - timedelta(seconds=1)
     ports = {name: free_port() for name in ("temporal", "ui", "gateway", "emulator", "metrics")}
     process = subprocess.Popen(
         [
@@ -127,6 +148,20 @@ def test_roomkeeper_dev_demo_brings_up_the_stack_and_stops_it() -> None:
             in metrics
         )
         assert "temporal_workflow_task_execution_latency" in metrics  # the SDK's, served alongside ours
+        # The demo opens its rooms 20 s early: a negative open lead, and no workflow task failed for it.
+        early = sample(metrics, "roomkeeper_room_open_lead_seconds_bucket", le="0.0")
+        assert early >= 2 and sample(metrics, "roomkeeper_room_open_lead_seconds_bucket", le="-30.0") == 0
+
+        def created_per_twilio_and_per_metrics() -> tuple[int, float]:
+            log = httpx.get(f"http://127.0.0.1:{ports['emulator']}/emulator/requests").json()["requests"]
+            created = sum(1 for r in log if r["operation"] == "CreateRoom" and r["status"] == 201)
+            text = httpx.get(f"http://127.0.0.1:{ports['metrics']}/metrics").text
+            return created, sample(text, "roomkeeper_rooms_created_total")
+
+        wait_until(
+            lambda: len(set(created_per_twilio_and_per_metrics())) == 1, what="counters = Twilio's log"
+        )
+        assert asyncio.run(failed_tasks(ports["temporal"], started)) == []
     finally:
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=60)
