@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?=
+DB     ?=
 PYTEST_ARGS ?=
 
 .PHONY: dev test lint bench emulator clean
@@ -14,8 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-dev: $(STAMP)  ## the whole stack on the embedded emulator (DEMO=1 adds simulated meetings)
-	$(BIN)/roomkeeper dev $(if $(DEMO),--demo,)
+dev: $(STAMP)  ## the whole stack on the embedded emulator (DEMO=1 adds simulated meetings; DB=FILE keeps Temporal's state)
+	$(BIN)/roomkeeper dev $(if $(DEMO),--demo,) $(if $(DB),--db-filename $(DB),)
 
 emulator: $(STAMP)  ## only the Twilio Video emulator on :8088
 	$(BIN)/roomkeeper emulator

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         RoomActivities,
         RoomRef,
     )
-    from twilio_video.models import Participant, Room, RoomStatus
+    from twilio_video.models import Participant, RoomStatus
     from workflows.meeting_models import (
         TERMINAL_PHASES,
         ConnectedParticipant,
@@ -68,8 +68,24 @@ T = TypeVar("T")
 A = TypeVar("A")
 
 
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
 class GaveUp(Exception):
     """A Twilio call stopped retrying: the meeting is ending, or its time ran out."""
+
+
+def _reject(message: str) -> NoReturn:
+    """Refuse an update: the caller gets ``message``, and nothing is written to history."""
+    raise ApplicationError(message, type="Rejected", non_retryable=True)
+
+
+def _parse(model: type[M], value: Any, what: str) -> M:
+    """``value`` as ``model``, or a rejection that names each field and rule (no pydantic dump)."""
+    try:
+        return model.model_validate(value)
+    except pydantic.ValidationError as error:
+        _reject(f"{what}: {explain(error)}")
 
 
 class Patch:
@@ -86,6 +102,10 @@ class Patch:
     RECORD_OUTCOME = "record-outcome-activity"
     #: A failure with a room in progress completes the room before the meeting fails.
     CLOSE_ROOM_ON_FAILURE = "close-room-on-failure"
+    #: Any permanent Twilio error fails the meeting the visible way (phase, history, outcome).
+    FAIL_VISIBLY = "fail-visibly"
+    #: A room Twilio no longer knows (404 on FetchRoom) has ended, like one it lists as completed.
+    UNKNOWN_ROOM_HAS_ENDED = "unknown-room-has-ended"
 
 
 def search_attributes_for(spec: MeetingSpec) -> TypedSearchAttributes:
@@ -102,7 +122,7 @@ def search_attributes_for(spec: MeetingSpec) -> TypedSearchAttributes:
 @workflow.defn(name="MeetingWorkflow", failure_exception_types=[pydantic.ValidationError])
 class MeetingWorkflow:
     @workflow.init
-    def __init__(self, meeting: Any = None) -> None:
+    def __init__(self, meeting: Any = None, *extra: Any) -> None:
         # Set up here, not in run: signals and updates can arrive in the very first activation.
         # The input is validated here rather than by the data converter, so that a bad one fails the
         # run with the field named (and the status query says why) instead of failing workflow tasks.
@@ -112,6 +132,11 @@ class MeetingWorkflow:
         self._invalid: str | None = None
         self._state = MeetingState()
         self._continued = False
+        if extra:
+            self._invalid = (
+                f"MeetingWorkflow takes one argument, the meeting as JSON; it was given {1 + len(extra)}"
+            )
+            return
         try:
             given = MeetingInput.model_validate(meeting).root
         except pydantic.ValidationError as error:
@@ -129,28 +154,35 @@ class MeetingWorkflow:
     # ------------------------------------------------------------------------------ the story
 
     @workflow.run
-    async def run(self, meeting: Any = None) -> MeetingSummary:
+    async def run(self, meeting: Any = None, *extra: Any) -> MeetingSummary:
         """``meeting`` is a ``MeetingInput``: a ``MeetingSpec`` as JSON, or a ``ContinuedMeeting``."""
         if self._invalid is not None:
             await self._reject_input(self._invalid)
         if not self._continued:
             started = workflow.info().start_time
             if self.spec.end_time <= started and workflow.patched(Patch.REJECT_PAST_WINDOW):
-                await self._reject_input(
+                self._invalid = (
                     f"end_time {self.spec.end_time.isoformat()} had already passed when the meeting was "
                     f"started ({started.isoformat()}): there is no window left to open a room in"
                 )
+                await self._reject_input(self._invalid)
             self._record(f"scheduled: {self.spec.start_time.isoformat()} to {self.spec.end_time.isoformat()}")
         self._publish()
 
-        if self._state.phase is Phase.SCHEDULED:
-            await self._wait_until_open()
-        if self._state.phase is Phase.OPENING:
-            await self._open_room()
-        if self._state.phase is Phase.OPEN:
-            await self._watch_until_end()
-        if self._state.phase is Phase.CLOSING:
-            await self._close_room()
+        try:
+            if self._state.phase is Phase.SCHEDULED:
+                await self._wait_until_open()
+            if self._state.phase is Phase.OPENING:
+                await self._open_room()
+            if self._state.phase is Phase.OPEN:
+                await self._watch_until_end()
+            if self._state.phase is Phase.CLOSING:
+                await self._close_room()
+        except ActivityError as error:
+            # A permanent error no step handled itself: fail visibly, never with a stale "open".
+            if not workflow.patched(Patch.FAIL_VISIBLY):
+                raise
+            await self._fail(f"Twilio refused a call while {self._state.phase.value}", error)
 
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._summary()
@@ -293,22 +325,25 @@ class MeetingWorkflow:
                 ended = True
             elif kind is RoomEventKind.ROOM_MISSING:
                 # The account-wide listing is a strong hint, not proof: ask Twilio about this room.
-                room = await self._fetch_room(event.room_sid)
-                ended = ended or (room is not None and room.status is not RoomStatus.IN_PROGRESS)
+                ended = await self._room_has_ended(event.room_sid) or ended
         return ended
 
-    async def _fetch_room(self, room_sid: str) -> Room | None:
-        """The room as Twilio has it; None if Twilio could not say before the meeting ended."""
-        ref = RoomRef(room_sid=room_sid)
+    async def _room_has_ended(self, room_sid: str) -> bool:
+        """Ask Twilio; a room it no longer knows has ended too. False if it could not say in time."""
         try:
-            return await self._twilio(
-                "FetchRoom",
-                RoomActivities.fetch_room,
-                ref,
-                "confirm room ended",
+            room = await self._twilio(
+                "FetchRoom", RoomActivities.fetch_room, RoomRef(room_sid=room_sid), "confirm room ended"
             )
         except GaveUp:
-            return None
+            return False
+        except ActivityError as error:
+            cause = error.cause
+            gone = isinstance(cause, ApplicationError) and cause.type == "NotFound"
+            if gone and workflow.patched(Patch.UNKNOWN_ROOM_HAS_ENDED):
+                self._record(f"room {room_sid} is unknown to Twilio: it has ended")
+                return True
+            raise
+        return room.status is not RoomStatus.IN_PROGRESS
 
     def _apply_snapshot(self, event: RoomEvent) -> None:
         observed = {p.sid: p for p in event.participants}
@@ -380,30 +415,46 @@ class MeetingWorkflow:
 
     # ------------------------------------------------------------------------ live control
 
+    # Messages are typed ``Any`` and parsed here, not by the data converter: a missing or malformed
+    # payload then gets a clear rejection (updates) or is dropped with a log line (signals), instead of
+    # failing workflow tasks until someone terminates the meeting.
+
     @workflow.signal
-    def room_event(self, event: RoomEvent) -> None:
+    def room_event(self, event: Any = None) -> None:
         """A status callback (from the gateway) or an observation (from the reconciler)."""
-        self._state.pending_events.append(event)
+        try:
+            parsed = RoomEvent.model_validate(event)
+        except pydantic.ValidationError as error:
+            workflow.logger.warning("dropped a room_event signal: %s", explain(error))
+            return
+        self._state.pending_events.append(parsed)
         self._wake = True
 
     @workflow.signal
-    def cancel(self, request: EndRequest | None = None) -> None:
+    def cancel(self, request: Any = None) -> None:
         """Cancel the meeting: before it opens, no room is ever created; after, the room is completed."""
         if self._state.phase in TERMINAL_PHASES or self._cancel_requested:
             return
+        reason = None
+        try:
+            reason = EndRequest.model_validate(request or {}).reason
+        except pydantic.ValidationError as error:  # the intent is clear even if the payload is not
+            workflow.logger.warning("cancel signal with an unreadable payload: %s", explain(error))
         self._cancel_requested = True
         self._state.ended_by = "cancelled"
-        self._state.end_reason = request.reason if request else None
-        self._record("cancel requested" + (f": {request.reason}" if request and request.reason else ""))
+        self._state.end_reason = reason
+        self._record("cancel requested" + (f": {reason}" if reason else ""))
         self._wake = True
 
     @workflow.update
-    async def reschedule(self, request: RescheduleRequest) -> MeetingStatus:
+    async def reschedule(self, request: Any = None) -> MeetingStatus:
+        """Move the window (``RescheduleRequest``); once the room is open only the end can move."""
+        change = RescheduleRequest.model_validate(request)
         spec = self.spec
         self._spec = spec.model_copy(
             update={
-                "start_time": request.start_time or spec.start_time,
-                "end_time": request.end_time or spec.end_time,
+                "start_time": change.start_time or spec.start_time,
+                "end_time": change.end_time or spec.end_time,
             }
         )
         self._record(f"rescheduled: {self.spec.start_time.isoformat()} to {self.spec.end_time.isoformat()}")
@@ -411,52 +462,57 @@ class MeetingWorkflow:
         return self.status()
 
     @reschedule.validator
-    def _validate_reschedule(self, request: RescheduleRequest) -> None:
+    def _validate_reschedule(self, request: Any = None) -> None:
         self._reject_if_over()
+        change = _parse(RescheduleRequest, request, "reschedule")
         spec = self.spec
-        start = request.start_time or spec.start_time
-        end = request.end_time or spec.end_time
+        start = change.start_time or spec.start_time
+        end = change.end_time or spec.end_time
         if (
-            request.start_time is not None
-            and request.start_time != spec.start_time
+            change.start_time is not None
+            and change.start_time != spec.start_time
             and self._state.phase is not Phase.SCHEDULED
         ):
-            raise ValueError(f"the room is already {self._state.phase.value}; only end_time can change now")
+            _reject(f"the room is already {self._state.phase.value}; only end_time can change now")
         if end <= workflow.now():
-            raise ValueError(f"end_time {end.isoformat()} is in the past")
+            _reject(f"end_time {end.isoformat()} is in the past")
         # The same rules as a new meeting (end after start, maximum length...), stated once.
-        MeetingSpec.model_validate(spec.model_dump() | {"start_time": start, "end_time": end})
+        _parse(MeetingSpec, spec.model_dump() | {"start_time": start, "end_time": end}, "reschedule")
 
     @workflow.update
-    async def extend(self, request: ExtendRequest) -> MeetingStatus:
+    async def extend(self, request: Any = None) -> MeetingStatus:
+        """Move the end later by ``ExtendRequest.minutes``."""
+        minutes = ExtendRequest.model_validate(request).minutes
         self._spec = self.spec.model_copy(
-            update={"end_time": self.spec.end_time + timedelta(minutes=request.minutes)}
+            update={"end_time": self.spec.end_time + timedelta(minutes=minutes)}
         )
-        self._record(f"extended by {request.minutes} min to {self.spec.end_time.isoformat()}")
+        self._record(f"extended by {minutes} min to {self.spec.end_time.isoformat()}")
         self._after_time_change()
         return self.status()
 
     @extend.validator
-    def _validate_extend(self, request: ExtendRequest) -> None:
+    def _validate_extend(self, request: Any = None) -> None:
         self._reject_if_over()
-        MeetingSpec.model_validate(
-            self.spec.model_dump() | {"end_time": self.spec.end_time + timedelta(minutes=request.minutes)}
-        )
+        minutes = _parse(ExtendRequest, request, "extend").minutes
+        new_end = self.spec.end_time + timedelta(minutes=minutes)
+        _parse(MeetingSpec, self.spec.model_dump() | {"end_time": new_end}, "extend")
 
     @workflow.update
-    async def end_now(self, request: EndRequest | None = None) -> MeetingSummary:
+    async def end_now(self, request: Any = None) -> MeetingSummary:
         """End the meeting now (completing its room); returns the final summary."""
+        reason = EndRequest.model_validate(request or {}).reason
         self._end_requested = True
         self._state.ended_by = "end_now"
-        self._state.end_reason = request.reason if request else None
-        self._record("end requested" + (f": {request.reason}" if request and request.reason else ""))
+        self._state.end_reason = reason
+        self._record("end requested" + (f": {reason}" if reason else ""))
         self._wake = True
         await workflow.wait_condition(lambda: self._state.phase in TERMINAL_PHASES)
         return self._summary()
 
     @end_now.validator
-    def _validate_end_now(self, request: EndRequest | None = None) -> None:
+    def _validate_end_now(self, request: Any = None) -> None:
         self._reject_if_over()
+        _parse(EndRequest, request or {}, "end_now")
 
     @workflow.query
     def status(self) -> MeetingStatus:
@@ -478,6 +534,8 @@ class MeetingWorkflow:
         )
 
     def _reject_if_over(self) -> None:
+        if self._invalid is not None:
+            _reject(self._invalid)
         if (
             self._state.phase in TERMINAL_PHASES
             or self._state.phase is Phase.CLOSING
@@ -485,7 +543,7 @@ class MeetingWorkflow:
             or self._end_requested
         ):
             where = self._state.phase.value if self._state.phase in TERMINAL_PHASES else "ending"
-            raise ValueError(f"the meeting is already {where}")
+            _reject(f"the meeting is already {where}")
 
     def _after_time_change(self) -> None:
         self._publish()

@@ -68,6 +68,9 @@ async def test_the_contract_json_verbatim_is_refused_because_its_window_has_pass
     message = str(exc.value.cause)
     assert "end_time 2026-11-25T09:15:00+00:00 had already passed when the meeting was started" in message
     assert stack.emulator.state.world.rooms == {}
+    with pytest.raises(WorkflowQueryFailedError) as query:
+        await handle.query(MeetingWorkflow.status)
+    assert "had already passed when the meeting was started" in str(query.value)
     assert (await handle.describe()).typed_search_attributes.get(MEETING_STATUS) == "failed"
 
 
@@ -125,6 +128,21 @@ async def test_invalid_json_fails_the_run_at_once_naming_the_field(
         await handle.query(MeetingWorkflow.status)
     assert field in str(query.value) and why in str(query.value)
     assert (await handle.describe()).typed_search_attributes.get(MEETING_STATUS) == "failed"
+
+
+async def test_two_inputs_fail_at_once_saying_one_is_needed(stack: Stack) -> None:
+    address = stack.env.client.service_client.config.target_host
+    process = await asyncio.create_subprocess_exec(
+        str(TEMPORAL_CLI), "workflow", "start", "--address", address,
+        "--type", "MeetingWorkflow", "--task-queue", stack.task_queue,
+        "--workflow-id", "meeting-two-inputs", "--input", CONTRACT_JSON, "--input", "{}",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert await process.wait() == 0
+    handle = stack.env.client.get_workflow_handle_for(MeetingWorkflow.run, "meeting-two-inputs")
+    with pytest.raises(WorkflowFailureError) as exc:
+        await asyncio.wait_for(handle.result(), timeout=15)
+    assert "MeetingWorkflow takes one argument, the meeting as JSON; it was given 2" in str(exc.value.cause)
 
 
 async def test_no_input_fails_at_once_saying_what_is_needed(stack: Stack) -> None:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_models import EndRequest, ExtendRequest, Phase, RescheduleRequest
+from workflows.meeting_models import (
+    EndRequest,
+    ExtendRequest,
+    Phase,
+    RescheduleRequest,
+    RoomEvent,
+    RoomEventKind,
+)
 
 
 @pytest_asyncio.fixture
@@ -122,9 +131,68 @@ async def test_bad_reschedules_are_rejected_without_touching_history(
             RescheduleRequest(**{key: values[value] for key, value in change.items()}),
         )
     assert message in str(exc.value.cause)
+    assert "pydantic" not in str(exc.value.cause) and "input_value" not in str(exc.value.cause)
     assert await history_length(handle) == before
     assert (await stack.status(handle)).end_time == spec.end_time
     await handle.signal(MeetingWorkflow.cancel, EndRequest())
+
+
+@pytest.mark.parametrize(
+    ("update", "payload", "message"),
+    [
+        ("extend", {"minutes": 0}, "extend: minutes: Input should be greater than or equal to 1 (got 0)"),
+        ("extend", None, "extend: input: Input should be a valid dictionary"),
+        ("extend", {"minutes": 10, "by": "x"}, "extend: by: Extra inputs are not permitted (got 'x')"),
+        ("reschedule", {}, "reschedule: input: give start_time, end_time or both"),
+        ("reschedule", {"end_time": "tomorrow"}, "reschedule: end_time: Input should be a valid datetime"),
+        ("end_now", {"reason": 7}, "end_now: reason: Input should be a valid string (got 7)"),
+    ],
+)
+async def test_malformed_updates_are_rejected_in_one_readable_line(
+    stack: Stack, update: str, payload: object, message: str
+) -> None:
+    handle = await stack.start(meeting(f"malformed-{update}-{uuid.uuid4().hex[:6]}"))
+    await stack.wait_for(handle, lambda s: s.phase is Phase.SCHEDULED, "the meeting to start")
+    before = await history_length(handle)
+    args = [] if payload is None else [payload]
+    with pytest.raises(WorkflowUpdateFailedError) as exc:
+        await handle.execute_update(update, args=args)
+    cause = exc.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "Rejected"
+    assert cause.message.startswith(message), cause.message
+    assert "pydantic" not in cause.message
+    assert await history_length(handle) == before
+    await handle.signal(MeetingWorkflow.cancel, EndRequest())
+
+
+async def test_signals_without_or_with_bad_payloads_are_dropped_and_the_meeting_goes_on(stack: Stack) -> None:
+    handle, room_sid = await open_meeting(stack, "odd-signals")
+    await handle.signal("room_event")  # no payload at all
+    await handle.signal("room_event", {"kind": "participant-connected"})  # no room, no time
+    await handle.signal("cancel", "please")  # unreadable, but the intent is clear
+    result = await handle.result()
+    assert result.ended_by == "cancelled" and result.room_sid == room_sid
+
+
+async def test_a_room_twilio_no_longer_knows_is_replaced(stack: Stack) -> None:
+    handle, first_room = await open_meeting(stack, "vanished")
+    assert (await stack.http.post(f"{stack.emulator.url}/emulator/reset")).status_code in (200, 204)
+    # What the reconciler sends when the account's listing lacks the room.
+    await handle.signal(
+        MeetingWorkflow.room_event,
+        RoomEvent(
+            kind=RoomEventKind.ROOM_MISSING,
+            source="reconcile",
+            room_sid=first_room,
+            timestamp=await stack.now(handle),
+        ),
+    )
+    status = await stack.wait_for(
+        handle, lambda s: s.room_sid not in (None, first_room) and s.phase is Phase.OPEN, "a new room"
+    )
+    assert any("is unknown to Twilio: it has ended" in entry.what for entry in status.history)
+    assert status.room_sid in stack.emulator.state.world.rooms
+    await handle.execute_update(MeetingWorkflow.end_now, EndRequest())
 
 
 async def test_reschedule_while_open_moves_only_the_end(stack: Stack) -> None:
