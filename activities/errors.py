@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from roomkeeper.metrics import TWILIO_RETRIES
+from common.metrics import TWILIO_RETRIES
 from twilio_video.errors import TransientError, TwilioError
 
 P = ParamSpec("P")

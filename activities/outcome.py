@@ -11,7 +11,7 @@ import logging
 from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 
-from roomkeeper.metrics import MEETINGS_ENDED
+from common.metrics import MEETINGS_ENDED
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,9 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.sweeper import OpenRooms, RoomSweeper, SweepConfig, SweepStats
-from roomkeeper.meeting_signals import MeetingSignaller, WorkflowGone
+from common.room_events import MeetingSignaller, RoomEvent, WorkflowGone
+from common.search_attributes import ROOM_SID
 from twilio_video.client import VideoClient
-from workflows.meeting_models import RoomEvent
-from workflows.search_attributes import ROOM_SID
 
 log = logging.getLogger(__name__)
 

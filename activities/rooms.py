@@ -15,14 +15,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import translate_twilio_errors
-from roomkeeper.metrics import (
+from common.metrics import (
     PARTICIPANTS_EVICTED,
     ROOM_END_LAG,
     ROOM_OPEN_LEAD,
     ROOMS_COMPLETED,
     ROOMS_CREATED,
 )
-from roomkeeper.status_callback import owner_of, status_callback_url
+from common.status_callback import owner_of, status_callback_url
 from twilio_video.client import VideoClient
 from twilio_video.errors import NotFound, RoomExists, RoomNotInProgress
 from twilio_video.models import HttpMethod, Participant, ParticipantStatus, Room, RoomStatus

@@ -32,10 +32,10 @@ from datetime import UTC, datetime
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, Field
 
+from common.room_events import ObservedParticipant, RoomEvent, RoomEventKind
 from twilio_video.client import VideoClient
 from twilio_video.errors import NotFound, TwilioError
 from twilio_video.models import ParticipantStatus, RoomStatus
-from workflows.meeting_models import ObservedParticipant, RoomEvent, RoomEventKind
 
 log = logging.getLogger(__name__)
 

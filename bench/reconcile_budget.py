@@ -24,12 +24,12 @@ from pathlib import Path
 import httpx
 
 from activities.sweeper import RoomSweeper, SweepConfig
+from common.room_events import RoomEvent, RoomEventKind
 from emulator.app import EmulatorConfig
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from tests.support import running_emulator
 from twilio_video.client import TwilioCredentials, VideoClient
-from workflows.meeting_models import RoomEvent, RoomEventKind
 
 RESULTS = Path(__file__).parent / "results" / "reconcile_budget.json"
 

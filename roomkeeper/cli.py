@@ -60,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_worker(_: argparse.Namespace) -> int:
-    import worker
+    from roomkeeper.worker import main
 
-    worker.main()
+    main()
 
 
 def _run_gateway(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from roomkeeper.settings import Settings
+from common.settings import Settings
 from workflows.meeting import MeetingWorkflow, search_attributes_for
 from workflows.meeting_models import EndRequest, ExtendRequest, MeetingInput, MeetingSpec
 

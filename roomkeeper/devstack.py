@@ -34,15 +34,15 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from common import search_attributes
+from common.room_events import MeetingSignaller
+from common.settings import ENV_FILE, SECRETS_DIR_VARIABLE, Settings, settings_or_exit
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
 from roomkeeper.gateway.app import GatewayConfig, create_gateway
-from roomkeeper.meeting_signals import MeetingSignaller
 from roomkeeper.metrics_server import free_loopback_port, start_observability
 from roomkeeper.serving import bind, run_until_signalled, serve
-from roomkeeper.settings import ENV_FILE, SECRETS_DIR_VARIABLE, Settings, settings_or_exit
-from workflows import search_attributes
 
 log = logging.getLogger("roomkeeper.dev")
 
@@ -178,7 +178,7 @@ async def run_stack(
 ) -> None:
     """Start every part, wait for ``stop``, then stop every part (Temporal last)."""
     from roomkeeper.demo import run_demo
-    from worker import running_worker, video_client
+    from roomkeeper.worker import running_worker, video_client
 
     temporal = start_temporal(ports, args.db_filename)
     gateway_url = settings.public_url

@@ -9,10 +9,10 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from common import search_attributes
 from tests.support import CallbackSink, RunningEmulator, callback_sink, running_emulator
 from tests.task_failures import BENIGN_TASK_FAILURE_CAUSES, failed_workflow_tasks
 from tests.temporal_env import TEMPORAL_CLI
-from workflows import search_attributes
 
 
 @pytest.fixture

@@ -25,19 +25,20 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sweeper import RoomSweeper, SweepConfig
+from common import search_attributes
+from common.room_events import RoomEvent
+from common.settings import Settings
 from emulator.app import EmulatorConfig
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from roomkeeper.settings import Settings
+from roomkeeper.worker import running_worker
 from tests.support import RunningEmulator, running_emulator
 from tests.temporal_env import TEMPORAL_CLI
 from tests.test_cli import free_port
 from tests.workflows.helpers import meeting
 from twilio_video.client import TwilioCredentials, VideoClient
-from worker import running_worker
-from workflows import search_attributes
 from workflows.meeting import MeetingWorkflow, search_attributes_for
-from workflows.meeting_models import MeetingInput, MeetingStatus, Phase, RoomEvent
+from workflows.meeting_models import MeetingInput, MeetingStatus, Phase
 from workflows.reconciler import heartbeat_timeout, reconciler_id
 
 MEETINGS = 5

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from roomkeeper.settings import ConfigurationError, Settings, load_settings
+from common.settings import ConfigurationError, Settings, load_settings
 
 
 def test_defaults_follow_the_product_contract(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
         RoomActivities,
         RoomRef,
     )
+    from common.room_events import RoomEvent, RoomEventKind
+    from common.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID
     from twilio_video.models import Participant, RoomStatus
     from workflows.meeting_models import (
         TERMINAL_PHASES,
@@ -50,12 +52,9 @@ with workflow.unsafe.imports_passed_through():
         Phase,
         RescheduleRequest,
         RoomEndsEarly,
-        RoomEvent,
-        RoomEventKind,
         Trouble,
         explain,
     )
-    from workflows.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID
 
 HISTORY_LIMIT = 100
 DEPARTED_LIMIT = 5_000

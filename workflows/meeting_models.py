@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
@@ -22,10 +22,10 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
+from common.room_events import RoomEvent
 from twilio_video import limits
 from twilio_video.models import RoomType, VideoCodec
 from twilio_video.params import CreateRoomParams
@@ -186,47 +186,6 @@ class ExtendRequest(_Model):
 
 class EndRequest(_Model):
     reason: str | None = Field(None, max_length=500)
-
-
-# ------------------------------------------------------------------------------------ signals
-
-
-class RoomEventKind(StrEnum):
-    ROOM_CREATED = "room-created"
-    ROOM_ENDED = "room-ended"
-    PARTICIPANT_CONNECTED = "participant-connected"
-    PARTICIPANT_DISCONNECTED = "participant-disconnected"
-    #: From the reconciler: the room's connected participants as Twilio lists them.
-    SNAPSHOT = "snapshot"
-    #: From the reconciler: the room is no longer among the account's in-progress rooms.
-    ROOM_MISSING = "room-missing"
-
-
-class ObservedParticipant(_Model):
-    sid: str
-    identity: str
-    connected_at: AwareDatetime
-
-
-class RoomEvent(_Model):
-    """The ``room_event`` signal: a Twilio status callback, or what the reconciler observed."""
-
-    kind: RoomEventKind
-    source: Literal["callback", "reconcile"] = "callback"
-    room_sid: str
-    #: Twilio's event time (callbacks) or the observation time (reconciler).
-    timestamp: AwareDatetime
-    sequence_number: int | None = None
-    participant_sid: str | None = None
-    participant_identity: str | None = None
-    #: A ``snapshot``'s connected participants (empty for an empty room; unused by other kinds).
-    participants: list[ObservedParticipant] = Field(default_factory=list)
-
-    @field_validator("participants", mode="before")
-    @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        # Signals recorded before this field defaulted to [] carry null; they must still decode.
-        return [] if value is None else value
 
 
 # ------------------------------------------------------------------------------ status, state

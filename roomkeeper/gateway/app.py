@@ -31,11 +31,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from temporalio.service import RPCError, RPCStatusCode
 
+from common.room_events import RoomEvent, WorkflowGone
+from common.status_callback import PATH_PREFIX, BadCallbackPath, workflow_id_in_path
 from roomkeeper.gateway.callbacks import BadCallback, room_event_from_callback
-from roomkeeper.meeting_signals import WorkflowGone
-from roomkeeper.status_callback import PATH_PREFIX, BadCallbackPath, workflow_id_in_path
 from twilio_video.signature import is_valid_signature
-from workflows.meeting_models import RoomEvent
 
 log = logging.getLogger(__name__)
 

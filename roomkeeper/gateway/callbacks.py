@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from common.room_events import RoomEvent, RoomEventKind
 from twilio_video.timefmt import parse_date_filter
-from workflows.meeting_models import RoomEvent, RoomEventKind
 
 #: The events a meeting cares about; tracks and recordings are acknowledged and dropped.
 RELEVANT = {

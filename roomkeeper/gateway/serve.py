@@ -8,10 +8,10 @@ from typing import NoReturn
 
 from pydantic import SecretStr
 
+from common.room_events import MeetingSignaller
+from common.settings import ConfigurationError, Settings, exit_for, settings_or_exit
 from roomkeeper.gateway.app import GatewayConfig, create_gateway
-from roomkeeper.meeting_signals import MeetingSignaller
 from roomkeeper.serving import bind, exit_after, serve
-from roomkeeper.settings import ConfigurationError, Settings, exit_for, settings_or_exit
 
 
 def _auth_token(settings: Settings) -> SecretStr:
@@ -29,7 +29,7 @@ def _auth_token(settings: Settings) -> SecretStr:
 
 
 async def _serve(settings: Settings, auth_token: SecretStr, host: str, port: int) -> None:
-    from worker import connect
+    from common.temporal import connect
 
     try:
         client = await connect(settings)

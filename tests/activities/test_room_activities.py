@@ -18,10 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.rooms import RoomActivities
+from common.status_callback import status_callback_url
 from emulator.app import EmulatorConfig
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from roomkeeper.status_callback import status_callback_url
 from tests.activities.probe_workflow import ActivityProbe, CreateThenComplete, Step
 from tests.support import RunningEmulator, running_emulator
 from twilio_video.client import TwilioCredentials, VideoClient

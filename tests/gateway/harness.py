@@ -15,13 +15,12 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 from temporalio.service import RPCError, RPCStatusCode
 
+from common.room_events import RoomEvent, WorkflowGone
+from common.status_callback import status_callback_url
 from emulator.credentials import TEST_AUTH_TOKEN
 from roomkeeper.gateway.app import GatewayConfig, create_gateway
-from roomkeeper.meeting_signals import WorkflowGone
 from roomkeeper.serving import ThreadedServer, serve_in_thread
-from roomkeeper.status_callback import status_callback_url
 from twilio_video.signature import compute_signature
-from workflows.meeting_models import RoomEvent
 
 ROOM_SID = "RM" + "a" * 32
 PARTICIPANT_SID = "PA" + "b" * 32

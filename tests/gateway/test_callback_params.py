@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from common.room_events import RoomEventKind
 from roomkeeper.gateway.callbacks import MAX_SEQUENCE_NUMBER, BadCallback, room_event_from_callback
 from tests.gateway.harness import CONNECTED, PARTICIPANT_SID, ROOM_SID
-from workflows.meeting_models import RoomEventKind
 
 
 def test_a_genuine_callback_becomes_an_event_in_utc() -> None:

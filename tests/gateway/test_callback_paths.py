@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from roomkeeper.status_callback import (
+from common.status_callback import (
     PATH_PREFIX,
     BadCallbackPath,
     owner_of,

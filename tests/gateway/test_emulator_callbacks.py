@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from roomkeeper.status_callback import status_callback_url
+from common.status_callback import status_callback_url
 from tests.gateway.harness import running_gateway
 from tests.support import running_emulator, wait_until
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from common import search_attributes
 from tests.temporal_env import TEMPORAL_CLI
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
-from workflows import search_attributes
 from workflows.meeting import MeetingWorkflow
 from workflows.meeting_models import EndRequest, ExtendRequest, Phase, RescheduleRequest
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from roomkeeper.metrics import TWILIO_REQUESTS, PrometheusRequestObserver
+from common.metrics import TWILIO_REQUESTS, PrometheusRequestObserver
 from twilio_video.client import TwilioCredentials, VideoClient, parse_retry_after
 from twilio_video.errors import (
     InvalidParameter,

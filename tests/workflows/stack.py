@@ -21,16 +21,16 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Interceptor
 
 from activities.sweeper import SweepConfig
+from common.room_events import MeetingSignaller
+from common.settings import Settings
 from emulator.app import EmulatorConfig
 from emulator.clock import ManualClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from roomkeeper.gateway.app import GatewayConfig, create_gateway
-from roomkeeper.meeting_signals import MeetingSignaller
 from roomkeeper.serving import bind, serve
-from roomkeeper.settings import Settings
+from roomkeeper.worker import running_worker
 from tests.support import RunningEmulator, running_emulator
 from twilio_video.client import TwilioCredentials, VideoClient
-from worker import running_worker
 from workflows.meeting import MeetingWorkflow, search_attributes_for
 from workflows.meeting_models import MeetingInput, MeetingSpec, MeetingStatus
 

@@ -14,11 +14,12 @@ from prometheus_client import REGISTRY
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from common.room_events import ObservedParticipant, RoomEvent, RoomEventKind
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from tests.workflows.task_crasher import FORCED_CAUSE, TaskCrasher
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_models import EndRequest, ObservedParticipant, Phase, RoomEvent, RoomEventKind
+from workflows.meeting_models import EndRequest, Phase
 
 crasher = TaskCrasher()
 

@@ -12,10 +12,10 @@ import pytest_asyncio
 from temporalio.client import WorkflowFailureError, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from common.search_attributes import MEETING_STATUS
 from tests.temporal_env import TEMPORAL_CLI
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
-from workflows.search_attributes import MEETING_STATUS
 
 #: Copied from PRODUCT.md §4, byte for byte.
 CONTRACT_JSON = """{

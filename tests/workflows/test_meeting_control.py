@@ -13,17 +13,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from common.room_events import RoomEvent, RoomEventKind
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_models import (
-    EndRequest,
-    ExtendRequest,
-    Phase,
-    RescheduleRequest,
-    RoomEvent,
-    RoomEventKind,
-)
+from workflows.meeting_models import EndRequest, ExtendRequest, Phase, RescheduleRequest
 
 
 @pytest_asyncio.fixture

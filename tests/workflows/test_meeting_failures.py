@@ -12,11 +12,11 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from common.search_attributes import MEETING_STATUS
 from roomkeeper.census import count_once
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting_models import Phase
-from workflows.search_attributes import MEETING_STATUS
 
 
 @pytest_asyncio.fixture

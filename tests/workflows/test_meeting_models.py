@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflows.meeting_models import RoomEvent, RoomEventKind
+from common.room_events import RoomEvent, RoomEventKind
 
 
 def test_a_snapshot_of_an_empty_room_is_an_empty_list_not_null() -> None:

@@ -10,10 +10,10 @@ from prometheus_client import REGISTRY
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
+from common.search_attributes import MEETING_STATUS, ROOM_SID
 from tests.workflows.helpers import meeting as make_meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting_models import Phase
-from workflows.search_attributes import MEETING_STATUS, ROOM_SID
 
 
 def metric(name: str, stack: Stack, **labels: str) -> float:

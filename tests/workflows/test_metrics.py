@@ -11,14 +11,14 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from common.metrics import PrometheusRequestObserver
+from common.settings import Settings
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from roomkeeper.census import count_once
-from roomkeeper.metrics import PrometheusRequestObserver
 from roomkeeper.metrics_server import free_loopback_port, start_observability
-from roomkeeper.settings import Settings
+from roomkeeper.worker import running_worker
 from tests.support import running_emulator
 from twilio_video.client import TwilioCredentials, VideoClient
-from worker import running_worker
 from workflows.meeting import MeetingWorkflow, search_attributes_for
 from workflows.meeting_models import MeetingInput, MeetingSpec, Phase
 

@@ -1,0 +1,144 @@
+"""``roomkeeper worker`` (and the top-level ``worker.py``): runs MeetingWorkflow, the RoomReconciler
+and their activities.
+
+Configured by the environment (``common.settings.Settings`` and Temporal's own env config), serves
+Prometheus metrics — the Temporal SDK's and roomkeeper's — on ``ROOMKEEPER_METRICS_PORT``, makes sure
+the reconciler runs, and shuts down gracefully on SIGTERM/SIGINT: running activities get up to 30 s,
+and the reconciler's sweep hands back at once, so a worker usually stops within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.worker import Interceptor, Worker
+
+from activities.outcome import record_meeting_outcome
+from activities.reconcile import ReconcileActivities
+from activities.rooms import RoomActivities
+from activities.sweeper import SweepConfig
+from common.metrics import PrometheusRequestObserver
+from common.settings import ConfigurationError, Settings, exit_for, settings_or_exit
+from common.temporal import connect
+from roomkeeper.census import count_meetings_by_phase
+from roomkeeper.metrics_server import start_observability
+from roomkeeper.serving import exit_after, run_until_signalled
+from twilio_video.client import VideoClient
+from workflows.meeting import MeetingWorkflow
+from workflows.reconciler import RoomReconciler, reconciler_id
+
+log = logging.getLogger("roomkeeper.worker")
+
+WORKFLOWS: Sequence[type] = (MeetingWorkflow, RoomReconciler)
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+DEFAULT_SWEEP = SweepConfig()
+
+
+def activities_for(rooms: RoomActivities, reconcile: ReconcileActivities) -> list[Any]:
+    """Every activity the worker registers; tests build their workers from the same list."""
+    return [
+        rooms.create_room,
+        rooms.fetch_room,
+        rooms.complete_room,
+        rooms.list_participants,
+        rooms.fetch_participant,
+        rooms.disconnect_participant,
+        reconcile.reconcile_rooms,
+        record_meeting_outcome,
+    ]
+
+
+def video_client(settings: Settings) -> VideoClient:
+    return VideoClient(
+        settings.twilio_credentials(), settings.twilio_video_base_url, observer=PrometheusRequestObserver()
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client,
+    settings: Settings,
+    video: VideoClient,
+    *,
+    sweep: SweepConfig | None = DEFAULT_SWEEP,
+    graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
+    interceptors: Sequence[Interceptor] = (),
+) -> AsyncIterator[Worker]:
+    """The worker, running, with the task queue's reconciler started (``sweep=None``: don't start it)
+    and the meetings-by-phase gauge kept current."""
+    rooms = RoomActivities(video, settings.public_url)
+    reconcile = ReconcileActivities(video, client, settings.task_queue)
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities_for(rooms, reconcile),
+        graceful_shutdown_timeout=graceful_shutdown,
+        interceptors=interceptors,
+    )
+    async with worker:
+        if sweep is not None:
+            await client.start_workflow(
+                RoomReconciler.run,
+                sweep,
+                id=reconciler_id(settings.task_queue),
+                task_queue=settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary="roomkeeper: notice what Twilio status callbacks missed",
+            )
+        census = asyncio.create_task(count_meetings_by_phase(client, settings.task_queue))
+        try:
+            yield worker
+        finally:
+            census.cancel()
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run the worker until ``stop`` is set, then shut down gracefully.
+
+    Shutdown is quick: the reconciler's sweep hands back as soon as it begins, and the Twilio activities
+    are short, so the graceful window is a ceiling that is rarely reached.
+    """
+    runtime, metrics = start_observability(settings.metrics_port)
+    try:
+        client = await connect(settings, runtime)
+    except RuntimeError as error:
+        metrics.stop()
+        raise SystemExit(f"roomkeeper worker: cannot connect to Temporal: {error}") from None
+    async with video_client(settings) as video, running_worker(client, settings, video):
+        log.info(
+            "worker on task queue %r at %s; metrics on :%d",
+            settings.task_queue,
+            client.service_client.config.target_host,
+            settings.metrics_port,
+        )
+        await stop.wait()
+        stopping = time.monotonic()
+        log.info("shutting down (running activities get up to %ss)", GRACEFUL_SHUTDOWN.total_seconds())
+    log.info("stopped in %.1fs", time.monotonic() - stopping)
+    metrics.stop()
+
+
+def main() -> NoReturn:
+    """``roomkeeper worker``: exit status 0 after a graceful stop, 2 for a configuration problem."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Checked before anything connects, so a mistake costs one line on stderr, not a traceback.
+    settings = settings_or_exit("worker")
+    try:
+        settings.twilio_credentials()
+    except ConfigurationError as error:
+        exit_for("worker", error)
+    exit_after(lambda: run_until_signalled(lambda stop: serve(settings, stop)))
+
+
+if __name__ == "__main__":
+    main()
