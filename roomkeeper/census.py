@@ -12,7 +12,7 @@ from prometheus_client import Gauge
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from workflows.meeting_models import TERMINAL_PHASES, Phase
+from workflows.meeting_status import TERMINAL_PHASES, Phase
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,9 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from common.settings import Settings
 from workflows.meeting import MeetingWorkflow, search_attributes_for
-from workflows.meeting_models import EndRequest, ExtendRequest, MeetingInput, MeetingSpec
+from workflows.meeting_control import EndRequest, ExtendRequest
+from workflows.meeting_input import MeetingSpec
+from workflows.meeting_state import MeetingInput
 
 log = logging.getLogger("roomkeeper.demo")
 

@@ -29,7 +29,8 @@ from tests.task_failures import failed_workflow_tasks
 from tests.test_cli import free_port
 from tests.workflows.helpers import meeting
 from workflows.meeting import MeetingWorkflow, search_attributes_for
-from workflows.meeting_models import MeetingInput, MeetingStatus, Phase
+from workflows.meeting_state import MeetingInput
+from workflows.meeting_status import MeetingStatus, Phase
 
 OUR_PREFIXES = ("TWILIO_", "ROOMKEEPER_", "TEMPORAL_", "CALCOM_")
 UP = "roomkeeper dev is up"

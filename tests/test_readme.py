@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_models import Phase
+from workflows.meeting_status import Phase
 
 ROOT = Path(__file__).resolve().parents[1]
 

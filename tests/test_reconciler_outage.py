@@ -38,7 +38,8 @@ from tests.test_cli import free_port
 from tests.workflows.helpers import meeting
 from twilio_video.client import TwilioCredentials, VideoClient
 from workflows.meeting import MeetingWorkflow, search_attributes_for
-from workflows.meeting_models import MeetingInput, MeetingStatus, Phase
+from workflows.meeting_state import MeetingInput
+from workflows.meeting_status import MeetingStatus, Phase
 from workflows.reconciler import heartbeat_timeout, reconciler_id
 
 MEETINGS = 5

@@ -36,28 +36,24 @@ with workflow.unsafe.imports_passed_through():
     from common.room_events import RoomEvent, RoomEventKind
     from common.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID
     from twilio_video.models import Participant, RoomStatus
-    from workflows.meeting_models import (
+    from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
+    from workflows.meeting_input import MeetingSpec, RoomEndsEarly, explain
+    from workflows.meeting_state import ContinuedMeeting, MeetingInput, MeetingState
+    from workflows.meeting_status import (
         TERMINAL_PHASES,
         ConnectedParticipant,
-        ContinuedMeeting,
-        EndRequest,
+        EndedBy,
         Eviction,
-        ExtendRequest,
         HistoryEntry,
-        MeetingInput,
-        MeetingSpec,
-        MeetingState,
         MeetingStatus,
         MeetingSummary,
         Phase,
-        RescheduleRequest,
-        RoomEndsEarly,
         Trouble,
-        explain,
     )
+    from workflows.roster import Roster
+    from workflows.wakeup import Wakeup
 
 HISTORY_LIMIT = 100
-DEPARTED_LIMIT = 5_000
 #: A safety valve on the ``recreate`` policy: a meeting never burns through more rooms than this.
 MAX_ROOMS_PER_MEETING = 100
 #: A room that ends with less than this left of the meeting is not replaced: nobody can use it.
@@ -125,7 +121,7 @@ class MeetingWorkflow:
         # Set up here, not in run: signals and updates can arrive in the very first activation.
         # The input is validated here rather than by the data converter, so that a bad one fails the
         # run with the field named (and the status query says why) instead of failing workflow tasks.
-        self._wake = False
+        self._wakeup = Wakeup()
         self._end_requested = False
         self._cancel_requested = False
         self._invalid: str | None = None
@@ -188,21 +184,21 @@ class MeetingWorkflow:
 
     async def _wait_until_open(self) -> None:
         while True:
-            self._wake = False  # from here on, any handler's request wakes the next sleep
+            seen = self._wakeup.mark()  # from here on, any handler's request wakes the next sleep
             spec = self.spec
             if self._cancel_requested or self._end_requested:
                 await self._finish(Phase.CANCELLED if self._cancel_requested else Phase.COMPLETED)
                 return
             now = workflow.now()
             if now >= spec.end_time:
-                self._state.ended_by = "window_passed"
+                self._state.ended_by = EndedBy.WINDOW_PASSED
                 self._record("the meeting window passed before a room could open")
                 await self._finish(Phase.COMPLETED)
                 return
             if now >= spec.open_at:
                 self._set_phase(Phase.OPENING)
                 return
-            await self._sleep_until(spec.open_at, f"open room at {spec.open_at.isoformat()}")
+            await self._wakeup.sleep_until(spec.open_at, seen, f"open room at {spec.open_at.isoformat()}")
 
     async def _open_room(self) -> bool:
         """Create (or adopt) the room; False if the meeting ended instead (asked to, or out of time)."""
@@ -243,21 +239,22 @@ class MeetingWorkflow:
         if created.adopted:
             # An earlier attempt's room may already have people in it.
             for participant in await self._list_connected(room.sid):
-                self._connect(participant.sid, participant.identity, participant.start_time or workflow.now())
+                connected_at = participant.start_time or workflow.now()
+                self._log(self._roster.connect(participant.sid, participant.identity, connected_at))
         self._set_phase(Phase.OPEN)
         return True
 
     async def _watch_until_end(self) -> None:
         while True:
-            # Cleared before looking at state, never at the sleep: a request that arrives while an
-            # activity below is in flight must still cut the next sleep short.
-            self._wake = False
+            # Marked before looking at state: a request that arrives while an activity below is in
+            # flight must still cut the next sleep short.
+            seen = self._wakeup.mark()
             room_ended = await self._apply_events()
             if self._cancel_requested or self._end_requested:
                 break
             now = workflow.now()
             if now >= self.spec.end_time:
-                self._state.ended_by = "schedule"
+                self._state.ended_by = EndedBy.SCHEDULE
                 break
             if room_ended:
                 if not await self._room_ended_early():
@@ -266,10 +263,8 @@ class MeetingWorkflow:
             await self._evict_overstayers(now)
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
-            wake_at = min(
-                [self.spec.end_time, *(p.eviction_deadline for p in self._state.participants.values())]
-            )
-            await self._sleep_until(wake_at, self._wait_summary(wake_at))
+            wake_at = min(self.spec.end_time, self._roster.next_deadline() or self.spec.end_time)
+            await self._wakeup.sleep_until(wake_at, seen, self._wait_summary(wake_at))
         self._set_phase(Phase.CLOSING)
 
     async def _close_room(self) -> None:
@@ -278,8 +273,7 @@ class MeetingWorkflow:
                 await self._complete_room(self._state.room_sid)
             except ActivityError as error:
                 await self._fail(f"could not complete room {self._state.room_sid}", error, close_room=False)
-        for sid in list(self._state.participants):
-            self._disconnect(sid)
+        self._log(self._roster.disconnect_everyone())
         self._state.closed_at = workflow.now()
         self._record(f"room closed ({self._state.ended_by})")
         await self._finish(Phase.CANCELLED if self._cancel_requested else Phase.COMPLETED)
@@ -290,7 +284,7 @@ class MeetingWorkflow:
         request = CompleteRoomRequest(
             room_sid=room_sid,
             ended_by=ended_by,
-            scheduled_end=self.spec.end_time if ended_by == "schedule" else None,
+            scheduled_end=self.spec.end_time if ended_by is EndedBy.SCHEDULE else None,
         )
         await self._twilio(
             "CompleteRoom",
@@ -315,11 +309,13 @@ class MeetingWorkflow:
                 and event.participant_sid
                 and event.participant_identity
             ):
-                self._connect(event.participant_sid, event.participant_identity, event.timestamp)
+                self._log(
+                    self._roster.connect(event.participant_sid, event.participant_identity, event.timestamp)
+                )
             elif kind is RoomEventKind.PARTICIPANT_DISCONNECTED and event.participant_sid:
-                self._disconnect(event.participant_sid, identity=event.participant_identity)
+                self._log(self._roster.disconnect(event.participant_sid, identity=event.participant_identity))
             elif kind is RoomEventKind.SNAPSHOT:
-                self._apply_snapshot(event)
+                self._log(self._roster.apply_snapshot(event.participants, event.timestamp))
             elif kind is RoomEventKind.ROOM_ENDED:
                 ended = True
             elif kind is RoomEventKind.ROOM_MISSING:
@@ -344,20 +340,10 @@ class MeetingWorkflow:
             raise
         return room.status is not RoomStatus.IN_PROGRESS
 
-    def _apply_snapshot(self, event: RoomEvent) -> None:
-        observed = {p.sid: p for p in event.participants}
-        for participant in observed.values():
-            self._connect(participant.sid, participant.identity, participant.connected_at)
-        for sid, known in list(self._state.participants.items()):
-            # Someone who connected after the observation was taken is not missing from it.
-            if sid not in observed and known.connected_at <= event.timestamp:
-                self._disconnect(sid)
-
     async def _room_ended_early(self) -> bool:
         """Apply the ``if_room_ends_early`` policy; True if the meeting goes on in a new room."""
         ended_sid = self._state.room_sid
-        for sid in list(self._state.participants):
-            self._disconnect(sid)
+        self._log(self._roster.disconnect_everyone())
         self._record(f"room {ended_sid} ended before the meeting's end")
         left = self.spec.end_time - workflow.now()
         if (
@@ -368,7 +354,7 @@ class MeetingWorkflow:
                 self._set_phase(Phase.OPENING)
                 return await self._open_room()
             self._record(f"not replaced: only {left.total_seconds():.0f} s of the meeting were left")
-        self._state.ended_by = "room_ended"
+        self._state.ended_by = EndedBy.ROOM_ENDED
         self._state.closed_at = workflow.now()
         await self._finish(Phase.COMPLETED)
         return False
@@ -376,9 +362,7 @@ class MeetingWorkflow:
     # ------------------------------------------------------------------------------- eviction
 
     async def _evict_overstayers(self, now: datetime) -> None:
-        for participant in sorted(self._state.participants.values(), key=lambda p: p.eviction_deadline):
-            if participant.eviction_deadline > now:
-                break
+        for participant in self._roster.overdue(now):
             assert self._state.room_sid is not None
             try:
                 await self._evict(self._state.room_sid, participant)
@@ -399,7 +383,7 @@ class MeetingWorkflow:
             self._record(
                 f"evicted {participant.identity}: connected since {participant.connected_at.isoformat()}"
             )
-            self._disconnect(participant.sid)
+            self._log(self._roster.disconnect(participant.sid))
 
     async def _evict(self, room_sid: str, participant: ConnectedParticipant) -> None:
         ref = ParticipantRef(
@@ -427,7 +411,7 @@ class MeetingWorkflow:
             workflow.logger.warning("dropped a room_event signal: %s", explain(error))
             return
         self._state.pending_events.append(parsed)
-        self._wake = True
+        self._wakeup.ring()
 
     @workflow.signal
     def cancel(self, request: Any = None) -> None:
@@ -440,10 +424,10 @@ class MeetingWorkflow:
         except pydantic.ValidationError as error:  # the intent is clear even if the payload is not
             workflow.logger.warning("cancel signal with an unreadable payload: %s", explain(error))
         self._cancel_requested = True
-        self._state.ended_by = "cancelled"
+        self._state.ended_by = EndedBy.CANCELLED
         self._state.end_reason = reason
         self._record("cancel requested" + (f": {reason}" if reason else ""))
-        self._wake = True
+        self._wakeup.ring()
 
     @workflow.update
     async def reschedule(self, request: Any = None) -> MeetingStatus:
@@ -501,10 +485,10 @@ class MeetingWorkflow:
         """End the meeting now (completing its room); returns the final summary."""
         reason = EndRequest.model_validate(request or {}).reason
         self._end_requested = True
-        self._state.ended_by = "end_now"
+        self._state.ended_by = EndedBy.END_NOW
         self._state.end_reason = reason
         self._record("end requested" + (f": {reason}" if reason else ""))
-        self._wake = True
+        self._wakeup.ring()
         await workflow.wait_condition(lambda: self._state.phase in TERMINAL_PHASES)
         return self._summary()
 
@@ -527,7 +511,7 @@ class MeetingWorkflow:
             end_time=spec.end_time,
             open_at=spec.open_at,
             opened_at=self._state.opened_at,
-            participants=sorted(self._state.participants.values(), key=lambda p: p.connected_at),
+            participants=self._roster.connected,
             trouble=self._state.trouble,
             history=list(self._state.history),
         )
@@ -546,7 +530,7 @@ class MeetingWorkflow:
 
     def _after_time_change(self) -> None:
         self._publish()
-        self._wake = True
+        self._wakeup.ring()
 
     # ------------------------------------------------------------------------------- helpers
 
@@ -554,13 +538,10 @@ class MeetingWorkflow:
     def spec(self) -> MeetingSpec:
         return self._spec
 
-    async def _sleep_until(self, when: datetime, summary: str) -> None:
-        """Sleep until ``when`` or until a handler has woken the loop since it last looked at state."""
-        delay = when - workflow.now()
-        if delay <= timedelta(0):
-            return
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._wake, timeout=delay, timeout_summary=summary)
+    @property
+    def _roster(self) -> Roster:
+        # Built on demand: the state may be replaced wholesale (a continued meeting's carried state).
+        return Roster(self._state, timedelta(seconds=self.spec.room.max_participant_duration))
 
     def _wait_summary(self, wake_at: datetime) -> str:
         if wake_at >= self.spec.end_time:
@@ -646,35 +627,9 @@ class MeetingWorkflow:
         self._record(f"{operation} keeps failing; retrying: {error}")
         return trouble
 
-    def _connect(self, sid: str, identity: str, connected_at: datetime) -> None:
-        if sid in self._state.participants or sid in self._state.departed:
-            return  # a duplicate, or a late "connected" for someone who already left
-        self._state.participants[sid] = ConnectedParticipant(
-            sid=sid,
-            identity=identity,
-            connected_at=connected_at,
-            eviction_deadline=connected_at + timedelta(seconds=self.spec.room.max_participant_duration),
-        )
-        self._saw(identity)
-        self._record(f"{identity} connected")
-
-    def _disconnect(self, sid: str, identity: str | None = None) -> None:
-        if sid in self._state.departed:
-            return
-        self._state.departed.append(sid)
-        del self._state.departed[:-DEPARTED_LIMIT]
-        participant = self._state.participants.pop(sid, None)
-        if participant is not None:
-            self._record(f"{participant.identity} disconnected")
-        elif identity is not None:
-            # Their "connected" is late or lost; they were here all the same.
-            self._saw(identity)
-            self._record(f"{identity} came and went")
-
-    def _saw(self, identity: str) -> None:
-        self._state.participant_sids_seen += 1
-        if identity not in self._state.identities_seen:
-            self._state.identities_seen.append(identity)
+    def _log(self, lines: list[str]) -> None:
+        for line in lines:
+            self._record(line)
 
     def _record(self, what: str) -> None:
         self._state.history.append(HistoryEntry(at=workflow.now(), what=what))
@@ -687,7 +642,7 @@ class MeetingWorkflow:
 
     async def _finish(self, phase: Phase) -> None:
         if self._state.ended_by is None:
-            self._state.ended_by = "cancelled" if phase is Phase.CANCELLED else "end_now"
+            self._state.ended_by = EndedBy.CANCELLED if phase is Phase.CANCELLED else EndedBy.END_NOW
         self._set_phase(phase)
         await self._record_outcome(self._state.ended_by)
 
@@ -710,13 +665,13 @@ class MeetingWorkflow:
             and self._state.phase is Phase.OPEN
             and workflow.patched(Patch.CLOSE_ROOM_ON_FAILURE)
         ):
-            self._state.ended_by = "failed"
+            self._state.ended_by = EndedBy.FAILED
             with contextlib.suppress(ActivityError):  # e.g. Unauthorized again: nothing more can be done
                 await self._complete_room(self._state.room_sid)
                 self._state.closed_at = workflow.now()
                 self._record(f"room {self._state.room_sid} completed")
         self._set_phase(Phase.FAILED)
-        await self._record_outcome("failed", f"{what}: {detail}")
+        await self._record_outcome(EndedBy.FAILED, f"{what}: {detail}")
         raise ApplicationError(f"{what}: {detail}", type=error_type, non_retryable=True) from error
 
     async def _reject_input(self, why: str) -> NoReturn:
@@ -724,10 +679,10 @@ class MeetingWorkflow:
         workflow.upsert_search_attributes([MEETING_STATUS.value_set(Phase.FAILED.value)])
         workflow.set_current_details(f"**failed** — {why}")
         self._state.phase = Phase.FAILED
-        await self._record_outcome("failed", why)
+        await self._record_outcome(EndedBy.FAILED, why)
         raise ApplicationError(why, type="InvalidMeeting", non_retryable=True)
 
-    async def _record_outcome(self, ended_by: str, detail: str | None = None) -> None:
+    async def _record_outcome(self, ended_by: EndedBy, detail: str | None = None) -> None:
         """Count how the meeting ended, once (an activity's completion is recorded in history once)."""
         if not workflow.patched(Patch.RECORD_OUTCOME):
             return
@@ -799,6 +754,6 @@ class MeetingWorkflow:
             participants_seen=state.participant_sids_seen,
             identities_seen=list(state.identities_seen),
             participants_evicted=list(state.evictions),
-            ended_by=state.ended_by or "schedule",
+            ended_by=state.ended_by or EndedBy.SCHEDULE,
             reason=state.end_reason,
         )

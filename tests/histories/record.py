@@ -21,7 +21,8 @@ from tests.temporal_env import TEMPORAL_CLI
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_models import EndRequest, ExtendRequest, Phase, RescheduleRequest
+from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
+from workflows.meeting_status import Phase
 
 HERE = Path(__file__).parent
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from workflows.meeting_models import MeetingSpec
+from workflows.meeting_input import MeetingSpec
 
 
 def meeting(

@@ -32,7 +32,9 @@ from roomkeeper.worker import running_worker
 from tests.support import RunningEmulator, running_emulator
 from twilio_video.client import TwilioCredentials, VideoClient
 from workflows.meeting import MeetingWorkflow, search_attributes_for
-from workflows.meeting_models import MeetingInput, MeetingSpec, MeetingStatus
+from workflows.meeting_input import MeetingSpec
+from workflows.meeting_state import MeetingInput
+from workflows.meeting_status import MeetingStatus
 
 
 @dataclass

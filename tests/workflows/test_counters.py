@@ -19,7 +19,8 @@ from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from tests.workflows.task_crasher import FORCED_CAUSE, TaskCrasher
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_models import EndRequest, Phase
+from workflows.meeting_control import EndRequest
+from workflows.meeting_status import Phase
 
 crasher = TaskCrasher()
 

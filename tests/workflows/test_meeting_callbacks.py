@@ -20,7 +20,8 @@ from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from twilio_video.signature import compute_signature
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_models import EndRequest, Phase
+from workflows.meeting_control import EndRequest
+from workflows.meeting_status import Phase
 
 #: Detection bound the product promises with every callback lost.
 NOTICE_WITHIN = 30.0

@@ -17,7 +17,8 @@ from common.room_events import RoomEvent, RoomEventKind
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_models import EndRequest, ExtendRequest, Phase, RescheduleRequest
+from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
+from workflows.meeting_status import Phase
 
 
 @pytest_asyncio.fixture

@@ -16,7 +16,7 @@ from common.search_attributes import MEETING_STATUS
 from roomkeeper.census import count_once
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
-from workflows.meeting_models import Phase
+from workflows.meeting_status import Phase
 
 
 @pytest_asyncio.fixture

@@ -11,7 +11,8 @@ from common.room_events import RoomEvent, RoomEventKind
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import meeting_stack
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_models import EndRequest, Phase
+from workflows.meeting_control import EndRequest
+from workflows.meeting_status import Phase
 
 ROUNDS = 50
 PER_ROUND = 20  # participants joining each round; each leaves the next round: 2 x 50 x 20 = 2,000 events

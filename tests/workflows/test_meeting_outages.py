@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.policy import FIRST_BETWEEN_ROUNDS, MAX_BETWEEN_ROUNDS
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
-from workflows.meeting_models import Phase
+from workflows.meeting_status import Phase
 
 
 @pytest_asyncio.fixture

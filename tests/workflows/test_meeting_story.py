@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from common.search_attributes import MEETING_STATUS, ROOM_SID
 from tests.workflows.helpers import meeting as make_meeting
 from tests.workflows.stack import Stack, meeting_stack
-from workflows.meeting_models import Phase
+from workflows.meeting_status import Phase
 
 
 def metric(name: str, stack: Stack, **labels: str) -> float:

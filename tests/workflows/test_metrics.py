@@ -20,7 +20,9 @@ from roomkeeper.worker import running_worker
 from tests.support import running_emulator
 from twilio_video.client import TwilioCredentials, VideoClient
 from workflows.meeting import MeetingWorkflow, search_attributes_for
-from workflows.meeting_models import MeetingInput, MeetingSpec, Phase
+from workflows.meeting_input import MeetingSpec
+from workflows.meeting_state import MeetingInput
+from workflows.meeting_status import Phase
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

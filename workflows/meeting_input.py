@@ -1,31 +1,28 @@
-"""MeetingWorkflow's contract (PRODUCT.md §4): input, live-control messages, status, result.
+"""MeetingWorkflow's input: the meeting as JSON, validated against Twilio's rules.
 
-Validation happens while the input is decoded, so a bad spec fails the run at once (the workflow lists
-``pydantic.ValidationError`` as a failure type) with the field named, before any room exists. Limits come
-from ``twilio_video.limits``, the one place Twilio's rules are written down.
+Every field, its default and its limit are listed in docs/reference.md (generated from these models).
+The workflow validates its argument itself, so a bad spec fails the run at once with each field named
+(``explain``), before any room exists. Limits come from ``twilio_video.limits``, the one place Twilio's
+rules are written down.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
-    RootModel,
     StringConstraints,
-    Tag,
     ValidationError,
     model_validator,
 )
 
-from common.room_events import RoomEvent
 from twilio_video import limits
 from twilio_video.models import RoomType, VideoCodec
 from twilio_video.params import CreateRoomParams
@@ -60,11 +57,13 @@ RoomName = Annotated[
 ]
 
 
-class _Model(BaseModel):
+class FrozenModel(BaseModel):
+    """A message that refuses unknown fields and never changes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class RoomSpec(_Model):
+class RoomSpec(FrozenModel):
     """How the Twilio room is configured. Defaults are PRODUCT.md §4's."""
 
     unique_name: RoomName | None = None
@@ -114,7 +113,7 @@ class RoomEndsEarly(StrEnum):
     END_MEETING = "end_meeting"
 
 
-class MeetingSpec(_Model):
+class MeetingSpec(FrozenModel):
     """The workflow input: one meeting. Only ``meeting_id``, ``start_time`` and ``end_time`` are required."""
 
     meeting_id: MeetingId
@@ -166,171 +165,12 @@ class MeetingSpec(_Model):
         )
 
 
-# ------------------------------------------------------------------------------- live control
-
-
-class RescheduleRequest(_Model):
-    start_time: AwareDatetime | None = None
-    end_time: AwareDatetime | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if self.start_time is None and self.end_time is None:
-            raise ValueError("give start_time, end_time or both")
-        return self
-
-
-class ExtendRequest(_Model):
-    minutes: int = Field(ge=1, le=24 * 60)
-
-
-class EndRequest(_Model):
-    reason: str | None = Field(None, max_length=500)
-
-
-# ------------------------------------------------------------------------------ status, state
-
-
-class Phase(StrEnum):
-    SCHEDULED = "scheduled"
-    OPENING = "opening"
-    OPEN = "open"
-    CLOSING = "closing"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
-TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.CANCELLED, Phase.FAILED})
-
-
-class ConnectedParticipant(BaseModel):
-    sid: str
-    identity: str
-    connected_at: AwareDatetime
-    eviction_deadline: AwareDatetime
-
-
-class Eviction(BaseModel):
-    sid: str
-    identity: str
-    connected_at: AwareDatetime
-    evicted_at: AwareDatetime
-    reason: str = "max_participant_duration"
-
-
-class HistoryEntry(BaseModel):
-    at: AwareDatetime
-    what: str
-
-
-class Trouble(BaseModel):
-    """A Twilio operation that keeps failing with a transient error (an outage), while it is retried."""
-
-    operation: str
-    #: When the first failing round started.
-    since: AwareDatetime
-    #: Rounds of retries that ran out so far (each is ``activities.policy.ROUND`` of attempts).
-    rounds: int = 1
-    last_error: str
-
-
-class MeetingState(BaseModel):
-    """Everything the workflow knows, carried whole across continue-as-new."""
-
-    phase: Phase = Phase.SCHEDULED
-    room_sid: str | None = None
-    room_sids: list[str] = Field(default_factory=list)
-    opened_at: AwareDatetime | None = None
-    closed_at: AwareDatetime | None = None
-    participants: dict[str, ConnectedParticipant] = Field(default_factory=dict)
-    #: Participant SIDs that have left; a late "connected" for one of them is stale. Bounded.
-    departed: list[str] = Field(default_factory=list)
-    participant_sids_seen: int = 0
-    identities_seen: list[str] = Field(default_factory=list)
-    evictions: list[Eviction] = Field(default_factory=list)
-    history: list[HistoryEntry] = Field(default_factory=list)
-    ended_by: str | None = None
-    end_reason: str | None = None
-    pending_events: list[RoomEvent] = Field(default_factory=list)
-    #: What is failing right now, if anything (None when Twilio answers).
-    trouble: Trouble | None = None
-
-
-class ContinuedMeeting(BaseModel):
-    """What a meeting continues as new with: its current spec and everything it knows."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    spec: MeetingSpec
-    carried_state: MeetingState
-
-
-def _input_kind(value: Any) -> str:
-    if isinstance(value, ContinuedMeeting) or (isinstance(value, dict) and "carried_state" in value):
-        return "continued"
-    return "spec"
-
-
-class MeetingInput(
-    RootModel[
-        Annotated[
-            Annotated[MeetingSpec, Tag("spec")] | Annotated[ContinuedMeeting, Tag("continued")],
-            Discriminator(_input_kind),
-        ]
-    ]
-):
-    """The workflow's single argument: a ``MeetingSpec`` (e.g. from the CLI), or a ``ContinuedMeeting``.
-
-    Temporal applies type hints only when the argument count matches, so a fresh meeting and a continued
-    one share one argument, told apart by the ``carried_state`` key.
-    """
-
-
-class MeetingStatus(BaseModel):
-    """The ``status`` query."""
-
-    meeting_id: str
-    title: str
-    phase: Phase
-    room_sid: str | None
-    start_time: AwareDatetime
-    end_time: AwareDatetime
-    open_at: AwareDatetime
-    #: When the meeting's first room was ready (None before).
-    opened_at: AwareDatetime | None = None
-    participants: list[ConnectedParticipant]
-    #: A Twilio operation that keeps failing right now, and since when (None when all is well).
-    trouble: Trouble | None = None
-    history: list[HistoryEntry]
-
-
-class MeetingSummary(BaseModel):
-    """The workflow's result."""
-
-    meeting_id: str
-    room_sid: str | None
-    room_sids: list[str]
-    scheduled_start: AwareDatetime
-    scheduled_end: AwareDatetime
-    opened_at: AwareDatetime | None
-    closed_at: AwareDatetime | None
-    #: closed_at minus scheduled end, seconds (None when no room was ever opened).
-    end_lag_seconds: float | None
-    participants_seen: int
-    identities_seen: list[str]
-    participants_evicted: list[Eviction]
-    #: schedule | end_now | cancelled | room_ended | window_passed
-    ended_by: str
-    reason: str | None = None
-
-
 def explain(error: ValidationError) -> str:
     """A validation error as one line per problem: ``field.path: what is wrong (got value)``."""
     problems = []
     for item in error.errors(include_url=False):
         location = [str(part) for part in item["loc"]]
-        if location and location[0] in ("spec", "continued"):  # MeetingInput's union tag, not a field
+        if location and location[0] in ("spec", "continued"):  # the argument's union tag, not a field
             location = location[1:]
         message = item["msg"].removeprefix("Value error, ")
         where = ".".join(location) or "input"
