@@ -11,8 +11,11 @@ from workflows.meeting_input import FrozenModel
 
 
 class RescheduleRequest(FrozenModel):
-    start_time: AwareDatetime | None = None
-    end_time: AwareDatetime | None = None
+    """The `reschedule` update: a new window. Give either time or both; once the room is open only
+    `end_time` may change. The new window obeys the input's rules, and its end is in the future."""
+
+    start_time: AwareDatetime | None = Field(None, description="The new start (before the room opens).")
+    end_time: AwareDatetime | None = Field(None, description="The new end.")
 
     @model_validator(mode="after")
     def _something(self) -> Self:
@@ -22,8 +25,12 @@ class RescheduleRequest(FrozenModel):
 
 
 class ExtendRequest(FrozenModel):
-    minutes: int = Field(ge=1, le=24 * 60)
+    """The `extend` update: move the end later."""
+
+    minutes: int = Field(ge=1, le=24 * 60, description="Minutes to add to `end_time`.")
 
 
 class EndRequest(FrozenModel):
-    reason: str | None = Field(None, max_length=500)
+    """The `end_now` update and the `cancel` signal (both may be sent without it)."""
+
+    reason: str | None = Field(None, max_length=500, description="Recorded in the history and the result.")

@@ -64,25 +64,56 @@ class FrozenModel(BaseModel):
 
 
 class RoomSpec(FrozenModel):
-    """How the Twilio room is configured. Defaults are PRODUCT.md §4's."""
+    """How the Twilio room is configured (Twilio's Rooms create parameters).
 
-    unique_name: RoomName | None = None
-    type: RoomType = RoomType.GROUP
-    max_participants: int = Field(10, ge=1, le=max(limits.MAX_PARTICIPANTS_BY_TYPE.values()))
-    #: Seconds a participant may stay; roomkeeper evicts at this mark (Twilio's own cap is set a little
-    #: later, as a backstop).
+    Across fields: `max_participants` is at most the room type's cap; `audio_only` needs type `group`;
+    `record_participants_on_connect` is not for `peer-to-peer` or `go`.
+    """
+
+    unique_name: RoomName | None = Field(
+        None,
+        description="The room's name (default: the `meeting_id`). Used in URLs, so it may not contain "
+        "`/ ? # [ ] @ ! $ & ' ( ) * + , ; = % \\`, control characters, or be `.` or `..`.",
+    )
+    type: RoomType = Field(RoomType.GROUP, description="Twilio's room type.")
+    max_participants: int = Field(
+        10,
+        ge=1,
+        le=max(limits.MAX_PARTICIPANTS_BY_TYPE.values()),
+        description="How many may be connected at once; the cap depends on `type` ("
+        + ", ".join(f"{kind.value} {cap}" for kind, cap in limits.MAX_PARTICIPANTS_BY_TYPE.items())
+        + ").",
+    )
     max_participant_duration: int = Field(
-        3600, ge=limits.MIN_PARTICIPANT_DURATION_SECONDS, le=limits.MAX_PARTICIPANT_DURATION_SECONDS
+        3600,
+        ge=limits.MIN_PARTICIPANT_DURATION_SECONDS,
+        le=limits.MAX_PARTICIPANT_DURATION_SECONDS,
+        description="Seconds a participant may stay: roomkeeper evicts them this long after they "
+        "connected (Twilio's own cap is set a minute later, as a backstop).",
     )
-    empty_room_timeout: int = Field(5, ge=limits.ROOM_TIMEOUT_MIN_MINUTES, le=limits.ROOM_TIMEOUT_MAX_MINUTES)
+    empty_room_timeout: int = Field(
+        5,
+        ge=limits.ROOM_TIMEOUT_MIN_MINUTES,
+        le=limits.ROOM_TIMEOUT_MAX_MINUTES,
+        description="Minutes after the last participant left until Twilio ends the room.",
+    )
     unused_room_timeout: int = Field(
-        5, ge=limits.ROOM_TIMEOUT_MIN_MINUTES, le=limits.ROOM_TIMEOUT_MAX_MINUTES
+        5,
+        ge=limits.ROOM_TIMEOUT_MIN_MINUTES,
+        le=limits.ROOM_TIMEOUT_MAX_MINUTES,
+        description="Minutes after creation until Twilio ends a room nobody joined.",
     )
-    record_participants_on_connect: bool = False
-    video_codecs: list[VideoCodec] = Field(default_factory=lambda: [VideoCodec.VP8])
-    media_region: str = limits.DEFAULT_MEDIA_REGION
-    audio_only: bool = False
-    large_room: bool = False
+    record_participants_on_connect: bool = Field(False, description="Record every participant's tracks.")
+    video_codecs: list[VideoCodec] = Field(
+        default_factory=lambda: [VideoCodec.VP8],
+        description="Codecs the room offers (not sent if audio-only).",
+    )
+    media_region: str = Field(
+        limits.DEFAULT_MEDIA_REGION,
+        description="Where the media server runs: one of " + ", ".join(sorted(limits.MEDIA_REGIONS)) + ".",
+    )
+    audio_only: bool = Field(False, description="No video tracks may be published.")
+    large_room: bool = Field(False, description="Twilio's large-room mode.")
 
     @model_validator(mode="after")
     def _twilio_rules(self) -> Self:
@@ -114,16 +145,27 @@ class RoomEndsEarly(StrEnum):
 
 
 class MeetingSpec(FrozenModel):
-    """The workflow input: one meeting. Only ``meeting_id``, ``start_time`` and ``end_time`` are required."""
+    """The workflow input: one meeting. Only `meeting_id`, `start_time` and `end_time` are required.
 
-    meeting_id: MeetingId
-    title: str = Field("", max_length=200)
-    start_time: AwareDatetime
-    end_time: AwareDatetime
-    #: The room is created this many seconds before ``start_time``.
-    open_before_seconds: int = Field(120, ge=0, le=86_400)
-    room: RoomSpec = Field(default_factory=RoomSpec)
-    if_room_ends_early: RoomEndsEarly = RoomEndsEarly.RECREATE
+    Across fields: `end_time` is after `start_time`, and at most 7 days after it.
+    """
+
+    meeting_id: MeetingId = Field(
+        description="Your id for the meeting: 1-100 letters, digits, `. _ : @ -`, starting with a letter "
+        "or digit. roomkeeper's own starters use the workflow id `meeting-<meeting_id>`."
+    )
+    title: str = Field("", max_length=200, description="Shown in the Temporal UI and the status.")
+    start_time: AwareDatetime = Field(description="ISO 8601 with an offset (`Z` or `+01:00`).")
+    end_time: AwareDatetime = Field(description="ISO 8601 with an offset; the room is completed then.")
+    open_before_seconds: int = Field(
+        120, ge=0, le=86_400, description="The room is created this many seconds before `start_time`."
+    )
+    room: RoomSpec = Field(default_factory=RoomSpec, description="The Twilio room's options (below).")
+    if_room_ends_early: RoomEndsEarly = Field(
+        RoomEndsEarly.RECREATE,
+        description="When Twilio ends the room before `end_time`: `recreate` a fresh room with the same "
+        "name (not in the last minute), or `end_meeting`.",
+    )
 
     @model_validator(mode="after")
     def _window(self) -> Self:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 
 class Phase(StrEnum):
@@ -38,68 +38,73 @@ class EndedBy(StrEnum):
 
 
 class ConnectedParticipant(BaseModel):
-    sid: str
-    identity: str
-    connected_at: AwareDatetime
-    eviction_deadline: AwareDatetime
+    """Someone in the room now."""
+
+    sid: str = Field(description="Twilio's participant SID (`PA…`).")
+    identity: str = Field(description="The identity they joined with.")
+    connected_at: AwareDatetime = Field(description="When they connected (Twilio's time).")
+    eviction_deadline: AwareDatetime = Field(
+        description="`connected_at` plus the room's `max_participant_duration`: roomkeeper evicts them then."
+    )
 
 
 class Eviction(BaseModel):
-    sid: str
-    identity: str
-    connected_at: AwareDatetime
-    evicted_at: AwareDatetime
-    reason: str = "max_participant_duration"
+    """Someone roomkeeper disconnected."""
+
+    sid: str = Field(description="Twilio's participant SID.")
+    identity: str = Field(description="Their identity.")
+    connected_at: AwareDatetime = Field(description="When they connected.")
+    evicted_at: AwareDatetime = Field(description="When roomkeeper disconnected them.")
+    reason: str = Field("max_participant_duration", description="Why.")
 
 
 class HistoryEntry(BaseModel):
-    at: AwareDatetime
-    what: str
+    """One line of the meeting's story (the last 100 are kept)."""
+
+    at: AwareDatetime = Field(description="When (workflow time).")
+    what: str = Field(description="What happened, in words.")
 
 
 class Trouble(BaseModel):
     """A Twilio operation that keeps failing with a transient error (an outage), while it is retried."""
 
-    operation: str
-    #: When the first failing round started.
-    since: AwareDatetime
-    #: Rounds of retries that ran out so far (each is ``activities.policy.ROUND`` of attempts).
-    rounds: int = 1
-    last_error: str
+    operation: str = Field(description="The activity that keeps failing (e.g. `CompleteRoom`).")
+    since: AwareDatetime = Field(description="When the first failing round started.")
+    rounds: int = Field(1, description="Rounds of retries that ran out so far (a round is 5 attempts).")
+    last_error: str = Field(description="What the last attempt said.")
 
 
 class MeetingStatus(BaseModel):
-    """The ``status`` query."""
+    """The `status` query."""
 
-    meeting_id: str
-    title: str
-    phase: Phase
-    room_sid: str | None
-    start_time: AwareDatetime
-    end_time: AwareDatetime
-    open_at: AwareDatetime
-    #: When the meeting's first room was ready (None before).
-    opened_at: AwareDatetime | None = None
-    participants: list[ConnectedParticipant]
-    #: A Twilio operation that keeps failing right now, and since when (None when all is well).
-    trouble: Trouble | None = None
-    history: list[HistoryEntry]
+    meeting_id: str = Field(description="The input's `meeting_id`.")
+    title: str = Field(description="The input's `title`.")
+    phase: Phase = Field(description="Where the meeting is in its story.")
+    room_sid: str | None = Field(description="The current room's SID (`RM…`), once one exists.")
+    start_time: AwareDatetime = Field(description="The scheduled start (after any reschedule).")
+    end_time: AwareDatetime = Field(description="The scheduled end (after any reschedule or extend).")
+    open_at: AwareDatetime = Field(description="When the room opens: `start_time - open_before_seconds`.")
+    opened_at: AwareDatetime | None = Field(None, description="When the first room was ready.")
+    participants: list[ConnectedParticipant] = Field(description="Who is connected now, earliest first.")
+    trouble: Trouble | None = Field(None, description="What is failing right now, if anything.")
+    history: list[HistoryEntry] = Field(description="The meeting's story so far, oldest first.")
 
 
 class MeetingSummary(BaseModel):
     """The workflow's result."""
 
-    meeting_id: str
-    room_sid: str | None
-    room_sids: list[str]
-    scheduled_start: AwareDatetime
-    scheduled_end: AwareDatetime
-    opened_at: AwareDatetime | None
-    closed_at: AwareDatetime | None
-    #: closed_at minus scheduled end, seconds (None when no room was ever opened).
-    end_lag_seconds: float | None
-    participants_seen: int
-    identities_seen: list[str]
-    participants_evicted: list[Eviction]
-    ended_by: EndedBy
-    reason: str | None = None
+    meeting_id: str = Field(description="The input's `meeting_id`.")
+    room_sid: str | None = Field(description="The last room's SID (none if no room was ever opened).")
+    room_sids: list[str] = Field(description="Every room the meeting had, in order.")
+    scheduled_start: AwareDatetime = Field(description="The final scheduled start.")
+    scheduled_end: AwareDatetime = Field(description="The final scheduled end.")
+    opened_at: AwareDatetime | None = Field(description="When the first room was ready.")
+    closed_at: AwareDatetime | None = Field(description="When the last room was completed.")
+    end_lag_seconds: float | None = Field(
+        description="`closed_at` minus `scheduled_end`, seconds (none when no room was ever opened)."
+    )
+    participants_seen: int = Field(description="Connections seen (a rejoin counts again).")
+    identities_seen: list[str] = Field(description="Distinct identities seen, in order of arrival.")
+    participants_evicted: list[Eviction] = Field(description="Who roomkeeper disconnected.")
+    ended_by: EndedBy = Field(description="How the meeting ended.")
+    reason: str | None = Field(None, description="The `end_now` or `cancel` reason, if one was given.")
