@@ -35,7 +35,7 @@ ROOMS_CREATED = Counter(
 )
 ROOMS_COMPLETED = Counter(
     "roomkeeper_rooms_completed",
-    "Twilio rooms roomkeeper completed, by why (schedule, end_now, cancelled).",
+    "Twilio rooms roomkeeper completed, by why (schedule, end_now, cancelled, failed).",
     ["task_queue", "ended_by"],
 )
 MEETINGS_ENDED = Counter(

@@ -75,12 +75,16 @@ def _reject(message: str) -> NoReturn:
     raise ApplicationError(message, type="Rejected", non_retryable=True)
 
 
-def _parse(model: type[M], value: Any, what: str) -> M:
+def _parse(model: type[M], value: Any, what: str, extra: tuple[Any, ...] = ()) -> M:
     """``value`` as ``model``, or a rejection that names each field and rule (no pydantic dump)."""
+    if extra:
+        _reject(f"{what} takes one argument; it was given {1 + len(extra)}")
     try:
         return model.model_validate(value)
     except pydantic.ValidationError as error:
-        _reject(f"{what}: {explain(error)}")
+        message = f"{what}: {explain(error)}"
+    # Raised outside the except block, so the rejection carries no chained pydantic error as its cause.
+    _reject(message)
 
 
 class Patch:
@@ -403,8 +407,13 @@ class MeetingWorkflow:
     # failing workflow tasks until someone terminates the meeting.
 
     @workflow.signal
-    def room_event(self, event: Any = None) -> None:
+    def room_event(self, event: Any = None, *extra: Any) -> None:
         """A status callback (from the gateway) or an observation (from the reconciler)."""
+        if extra:
+            workflow.logger.warning(
+                "dropped a room_event signal with %d arguments (one is expected)", 1 + len(extra)
+            )
+            return
         try:
             parsed = RoomEvent.model_validate(event)
         except pydantic.ValidationError as error:
@@ -414,7 +423,7 @@ class MeetingWorkflow:
         self._wakeup.ring()
 
     @workflow.signal
-    def cancel(self, request: Any = None) -> None:
+    def cancel(self, request: Any = None, *extra: Any) -> None:
         """Cancel the meeting: before it opens, no room is ever created; after, the room is completed."""
         if self._state.phase in TERMINAL_PHASES or self._cancel_requested:
             return
@@ -430,7 +439,7 @@ class MeetingWorkflow:
         self._wakeup.ring()
 
     @workflow.update
-    async def reschedule(self, request: Any = None) -> MeetingStatus:
+    async def reschedule(self, request: Any = None, *extra: Any) -> MeetingStatus:
         """Move the window (``RescheduleRequest``); once the room is open only the end can move."""
         change = RescheduleRequest.model_validate(request)
         spec = self.spec
@@ -445,9 +454,9 @@ class MeetingWorkflow:
         return self.status()
 
     @reschedule.validator
-    def _validate_reschedule(self, request: Any = None) -> None:
+    def _validate_reschedule(self, request: Any = None, *extra: Any) -> None:
         self._reject_if_over()
-        change = _parse(RescheduleRequest, request, "reschedule")
+        change = _parse(RescheduleRequest, request, "reschedule", extra)
         spec = self.spec
         start = change.start_time or spec.start_time
         end = change.end_time or spec.end_time
@@ -463,7 +472,7 @@ class MeetingWorkflow:
         _parse(MeetingSpec, spec.model_dump() | {"start_time": start, "end_time": end}, "reschedule")
 
     @workflow.update
-    async def extend(self, request: Any = None) -> MeetingStatus:
+    async def extend(self, request: Any = None, *extra: Any) -> MeetingStatus:
         """Move the end later by ``ExtendRequest.minutes``."""
         minutes = ExtendRequest.model_validate(request).minutes
         self._spec = self.spec.model_copy(
@@ -474,14 +483,14 @@ class MeetingWorkflow:
         return self.status()
 
     @extend.validator
-    def _validate_extend(self, request: Any = None) -> None:
+    def _validate_extend(self, request: Any = None, *extra: Any) -> None:
         self._reject_if_over()
-        minutes = _parse(ExtendRequest, request, "extend").minutes
+        minutes = _parse(ExtendRequest, request, "extend", extra).minutes
         new_end = self.spec.end_time + timedelta(minutes=minutes)
         _parse(MeetingSpec, self.spec.model_dump() | {"end_time": new_end}, "extend")
 
     @workflow.update
-    async def end_now(self, request: Any = None) -> MeetingSummary:
+    async def end_now(self, request: Any = None, *extra: Any) -> MeetingSummary:
         """End the meeting now (completing its room); returns the final summary."""
         reason = EndRequest.model_validate(request or {}).reason
         self._end_requested = True
@@ -493,9 +502,9 @@ class MeetingWorkflow:
         return self._summary()
 
     @end_now.validator
-    def _validate_end_now(self, request: Any = None) -> None:
+    def _validate_end_now(self, request: Any = None, *extra: Any) -> None:
         self._reject_if_over()
-        _parse(EndRequest, request or {}, "end_now")
+        _parse(EndRequest, request or {}, "end_now", extra)
 
     @workflow.query
     def status(self) -> MeetingStatus:

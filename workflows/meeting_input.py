@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
@@ -57,6 +57,9 @@ RoomName = Annotated[
 ]
 
 
+DEFAULT_MAX_PARTICIPANTS = 10
+
+
 class FrozenModel(BaseModel):
     """A message that refuses unknown fields and never changes."""
 
@@ -77,10 +80,11 @@ class RoomSpec(FrozenModel):
     )
     type: RoomType = Field(RoomType.GROUP, description="Twilio's room type.")
     max_participants: int = Field(
-        10,
+        DEFAULT_MAX_PARTICIPANTS,
         ge=1,
         le=max(limits.MAX_PARTICIPANTS_BY_TYPE.values()),
-        description="How many may be connected at once; the cap depends on `type` ("
+        description="How many may be connected at once: at most the `type`'s cap, which is also the "
+        "default when smaller than 10 ("
         + ", ".join(f"{kind.value} {cap}" for kind, cap in limits.MAX_PARTICIPANTS_BY_TYPE.items())
         + ").",
     )
@@ -115,23 +119,36 @@ class RoomSpec(FrozenModel):
     audio_only: bool = Field(False, description="No video tracks may be published.")
     large_room: bool = Field(False, description="Twilio's large-room mode.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_fits_the_type(cls, data: Any) -> Any:
+        # The default of 10 is more than a `go` or `group-small` room holds: default to the type's cap.
+        if isinstance(data, dict) and "max_participants" not in data:
+            try:
+                cap = limits.MAX_PARTICIPANTS_BY_TYPE[RoomType(data.get("type", RoomType.GROUP))]
+            except ValueError:
+                return data  # an unknown type is reported by the field's own validation
+            return data | {"max_participants": min(DEFAULT_MAX_PARTICIPANTS, cap)}
+        return data
+
     @model_validator(mode="after")
     def _twilio_rules(self) -> Self:
+        problems = []
         cap = limits.MAX_PARTICIPANTS_BY_TYPE[self.type]
         if self.max_participants > cap:
-            raise ValueError(
-                f"room.max_participants={self.max_participants} exceeds {cap}, "
+            problems.append(
+                f"max_participants={self.max_participants} exceeds {cap}, "
                 f"the cap for type {self.type.value!r}"
             )
         if self.media_region not in limits.MEDIA_REGIONS:
             regions = ", ".join(sorted(limits.MEDIA_REGIONS))
-            raise ValueError(f"room.media_region={self.media_region!r} is not one of {regions}")
+            problems.append(f"media_region={self.media_region!r} is not one of {regions}")
         if self.audio_only and self.type is not RoomType.GROUP:
-            raise ValueError(f"room.audio_only needs type 'group', not {self.type.value!r}")
+            problems.append(f"audio_only needs type 'group', not {self.type.value!r}")
         if self.record_participants_on_connect and self.type in (RoomType.PEER_TO_PEER, RoomType.GO):
-            raise ValueError(
-                f"room.record_participants_on_connect is not supported for type {self.type.value!r}"
-            )
+            problems.append(f"record_participants_on_connect is not supported for type {self.type.value!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -216,8 +233,7 @@ def explain(error: ValidationError) -> str:
             location = location[1:]
         message = item["msg"].removeprefix("Value error, ")
         where = ".".join(location) or "input"
-        problems.append(
-            f"{where}: {message}"
-            + (f" (got {item['input']!r})" if location and item["type"] != "missing" else "")
-        )
+        # The offending value, when it is one value (not a missing field, not a whole object).
+        shown = location and item["type"] != "missing" and not isinstance(item["input"], dict | list)
+        problems.append(f"{where}: {message}" + (f" (got {item['input']!r})" if shown else ""))
     return "; ".join(problems)

@@ -104,6 +104,11 @@ async def test_the_contract_json_with_future_dates_opens_its_room(stack: Stack) 
         ({"room": {"max_participants": 0}}, "room.max_participants", "greater than or equal to 1"),
         ({"room": {"empty_room_timeout": 61}}, "room.empty_room_timeout", "less than or equal to 60"),
         ({"room": {"type": "peer-to-peer", "audio_only": True}}, "audio_only", "type 'group'"),
+        (
+            {"room": {"type": "group-small", "max_participants": 5, "audio_only": True}},
+            "room: max_participants=5 exceeds 4",
+            "; audio_only needs type 'group', not 'group-small'",
+        ),
         ({"open_before_seconds": -1}, "open_before_seconds", "greater than or equal to 0"),
         ({"start_at": "2026-11-25T09:00:00Z"}, "start_at", "Extra inputs are not permitted"),
         ({"room": {"unique_name": ".."}}, "room.unique_name", "relative path segment"),
