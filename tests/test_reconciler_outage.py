@@ -185,6 +185,7 @@ async def start_meetings(client: Client, task_queue: str) -> list[WorkflowHandle
     return handles
 
 
+@pytest.mark.slow
 async def test_changes_made_while_temporal_was_down_reach_their_meetings(
     tmp_path: Path, live_emulator: RunningEmulator, video: VideoClient
 ) -> None:

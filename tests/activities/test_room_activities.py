@@ -80,6 +80,7 @@ def real_time_emulator() -> Iterator[RunningEmulator]:
         yield running
 
 
+@pytest.mark.slow
 async def test_fifty_meetings_survive_thirty_percent_faults(
     temporal_env: WorkflowEnvironment, real_time_emulator: RunningEmulator, task_queue: str
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from emulator.app import EmulatorConfig
 from emulator.clock import ManualClock
@@ -44,6 +45,7 @@ def test_fault_plan_injects_statuses_on_named_operations_only(emulator: RunningE
     assert api.post("/v1/Rooms", data={"UniqueName": "f"}).status_code == 201
 
 
+@pytest.mark.slow
 def test_fault_rate_and_limit(emulator: RunningEmulator) -> None:
     control, api = emulator.control(), emulator.api()
     control.post("/emulator/faults", json={"rate": 0.5, "statuses": [500, 429], "seed": 7})

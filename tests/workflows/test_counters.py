@@ -75,6 +75,7 @@ async def race_signals(handle: WorkflowHandle[Any, Any], room_sid: str) -> int:
             return sent
 
 
+@pytest.mark.slow
 @pytest.mark.task_failures(FORCED_CAUSE)
 async def test_counters_match_the_request_log_through_task_retries_and_racing_signals(stack: Stack) -> None:
     endings = {"on-schedule": "schedule", "ended-now": "end_now", "cancelled": "cancelled"}

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import urlencode
 
+import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
@@ -27,6 +28,7 @@ from workflows.meeting_status import Phase
 NOTICE_WITHIN = 30.0
 
 
+@pytest.mark.slow
 async def test_with_every_callback_lost_the_reconciler_notices_each_change(
     temporal_env: WorkflowEnvironment,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from common.room_events import RoomEvent, RoomEventKind
@@ -18,6 +19,7 @@ ROUNDS = 50
 PER_ROUND = 20  # participants joining each round; each leaves the next round: 2 x 50 x 20 = 2,000 events
 
 
+@pytest.mark.slow
 async def test_a_day_long_meeting_with_two_thousand_events(skipping_env: WorkflowEnvironment) -> None:
     async with meeting_stack(skipping_env) as stack:
         handle = await stack.start(
@@ -82,6 +84,7 @@ async def test_a_day_long_meeting_with_two_thousand_events(skipping_env: Workflo
             assert len(history.events) < 1_500
 
 
+@pytest.mark.slow
 async def test_end_now_during_a_pending_continue_as_new_still_ends_the_meeting(
     skipping_env: WorkflowEnvironment,
 ) -> None:

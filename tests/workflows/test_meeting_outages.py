@@ -43,6 +43,7 @@ async def details(handle) -> str:
     return str(metadata.current_details)
 
 
+@pytest.mark.slow
 async def test_completing_keeps_trying_through_an_outage_longer_than_a_round(stack: Stack) -> None:
     handle = await stack.start(
         meeting("outage-close", starts_in=timedelta(minutes=2), lasts=timedelta(minutes=5))
@@ -81,6 +82,7 @@ async def test_completing_keeps_trying_through_an_outage_longer_than_a_round(sta
     assert any(entry.what.startswith("CompleteRoom works again (failing since") for entry in final.history)
 
 
+@pytest.mark.slow
 async def test_evicting_keeps_trying_and_the_end_still_completes_the_room(stack: Stack) -> None:
     spec = meeting(
         "outage-evict",
@@ -115,6 +117,7 @@ async def test_evicting_keeps_trying_and_the_end_still_completes_the_room(stack:
     assert stack.emulator.state.world.rooms[status.room_sid].status.value == "completed"
 
 
+@pytest.mark.slow
 async def test_opening_keeps_trying_while_the_window_is_open_then_fails_clearly(stack: Stack) -> None:
     spec = meeting("outage-open", starts_in=timedelta(0), lasts=timedelta(seconds=40))
     await outage(stack, "CreateRoom")
@@ -133,6 +136,7 @@ async def test_opening_keeps_trying_while_the_window_is_open_then_fails_clearly(
     assert (await stack.status(handle)).phase is Phase.FAILED
 
 
+@pytest.mark.slow
 async def test_opening_recovers_when_the_outage_ends_within_the_window(stack: Stack) -> None:
     await outage(stack, "CreateRoom")
     handle = await stack.start(meeting("outage-recover", starts_in=timedelta(0)))
