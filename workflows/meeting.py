@@ -23,7 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.outcome import MeetingOutcome, record_meeting_outcome
-    from activities.policy import BOOKKEEPING_CALL, TWILIO_CALL, between_rounds, describe, is_permanent
+    from activities.policy import BOOKKEEPING_CALL, describe
     from activities.rooms import (
         CompleteRoomRequest,
         CreatedRoom,
@@ -48,9 +48,11 @@ with workflow.unsafe.imports_passed_through():
         MeetingStatus,
         MeetingSummary,
         Phase,
-        Trouble,
     )
+    from workflows.patches import Patch
+    from workflows.rejections import parse, reject
     from workflows.roster import Roster
+    from workflows.twilio_rounds import GaveUp, TwilioRounds
     from workflows.wakeup import Wakeup
 
 HISTORY_LIMIT = 100
@@ -61,50 +63,6 @@ MIN_WINDOW_FOR_A_NEW_ROOM = timedelta(minutes=1)
 
 T = TypeVar("T")
 A = TypeVar("A")
-
-
-M = TypeVar("M", bound=pydantic.BaseModel)
-
-
-class GaveUp(Exception):
-    """A Twilio call stopped retrying: the meeting is ending, or its time ran out."""
-
-
-def _reject(message: str) -> NoReturn:
-    """Refuse an update: the caller gets ``message``, and nothing is written to history."""
-    raise ApplicationError(message, type="Rejected", non_retryable=True)
-
-
-def _parse(model: type[M], value: Any, what: str, extra: tuple[Any, ...] = ()) -> M:
-    """``value`` as ``model``, or a rejection that names each field and rule (no pydantic dump)."""
-    if extra:
-        _reject(f"{what} takes one argument; it was given {1 + len(extra)}")
-    try:
-        return model.model_validate(value)
-    except pydantic.ValidationError as error:
-        message = f"{what}: {explain(error)}"
-    # Raised outside the except block, so the rejection carries no chained pydantic error as its cause.
-    _reject(message)
-
-
-class Patch:
-    """``workflow.patched`` ids: each guards a change to the commands a running meeting issues, so
-    meetings started by older code replay as they ran (see docs/meetings.md, "Versioning")."""
-
-    #: A meeting whose end had passed before it was started fails at once, saying so.
-    REJECT_PAST_WINDOW = "reject-past-window"
-    #: A Twilio call whose round of retries ran out is retried again (an outage), not fatal.
-    RETRY_THROUGH_OUTAGES = "retry-twilio-through-outages"
-    #: A room that ends in the meeting's last minute is not replaced.
-    NO_ROOM_FOR_THE_LAST_MINUTE = "no-room-for-the-last-minute"
-    #: How the meeting ended is recorded by the ``RecordMeetingOutcome`` activity (counted once).
-    RECORD_OUTCOME = "record-outcome-activity"
-    #: A failure with a room in progress completes the room before the meeting fails.
-    CLOSE_ROOM_ON_FAILURE = "close-room-on-failure"
-    #: Any permanent Twilio error fails the meeting the visible way (phase, history, outcome).
-    FAIL_VISIBLY = "fail-visibly"
-    #: A room Twilio no longer knows (404 on FetchRoom) has ended, like one it lists as completed.
-    UNKNOWN_ROOM_HAS_ENDED = "unknown-room-has-ended"
 
 
 def search_attributes_for(spec: MeetingSpec) -> TypedSearchAttributes:
@@ -456,7 +414,7 @@ class MeetingWorkflow:
     @reschedule.validator
     def _validate_reschedule(self, request: Any = None, *extra: Any) -> None:
         self._reject_if_over()
-        change = _parse(RescheduleRequest, request, "reschedule", extra)
+        change = parse(RescheduleRequest, request, "reschedule", extra)
         spec = self.spec
         start = change.start_time or spec.start_time
         end = change.end_time or spec.end_time
@@ -465,11 +423,11 @@ class MeetingWorkflow:
             and change.start_time != spec.start_time
             and self._state.phase is not Phase.SCHEDULED
         ):
-            _reject(f"the room is already {self._state.phase.value}; only end_time can change now")
+            reject(f"the room is already {self._state.phase.value}; only end_time can change now")
         if end <= workflow.now():
-            _reject(f"end_time {end.isoformat()} is in the past")
+            reject(f"end_time {end.isoformat()} is in the past")
         # The same rules as a new meeting (end after start, maximum length...), stated once.
-        _parse(MeetingSpec, spec.model_dump() | {"start_time": start, "end_time": end}, "reschedule")
+        parse(MeetingSpec, spec.model_dump() | {"start_time": start, "end_time": end}, "reschedule")
 
     @workflow.update
     async def extend(self, request: Any = None, *extra: Any) -> MeetingStatus:
@@ -485,9 +443,9 @@ class MeetingWorkflow:
     @extend.validator
     def _validate_extend(self, request: Any = None, *extra: Any) -> None:
         self._reject_if_over()
-        minutes = _parse(ExtendRequest, request, "extend", extra).minutes
+        minutes = parse(ExtendRequest, request, "extend", extra).minutes
         new_end = self.spec.end_time + timedelta(minutes=minutes)
-        _parse(MeetingSpec, self.spec.model_dump() | {"end_time": new_end}, "extend")
+        parse(MeetingSpec, self.spec.model_dump() | {"end_time": new_end}, "extend")
 
     @workflow.update
     async def end_now(self, request: Any = None, *extra: Any) -> MeetingSummary:
@@ -504,7 +462,7 @@ class MeetingWorkflow:
     @end_now.validator
     def _validate_end_now(self, request: Any = None, *extra: Any) -> None:
         self._reject_if_over()
-        _parse(EndRequest, request or {}, "end_now", extra)
+        parse(EndRequest, request or {}, "end_now", extra)
 
     @workflow.query
     def status(self) -> MeetingStatus:
@@ -527,7 +485,7 @@ class MeetingWorkflow:
 
     def _reject_if_over(self) -> None:
         if self._invalid is not None:
-            _reject(self._invalid)
+            reject(self._invalid)
         if (
             self._state.phase in TERMINAL_PHASES
             or self._state.phase is Phase.CLOSING
@@ -535,7 +493,7 @@ class MeetingWorkflow:
             or self._end_requested
         ):
             where = self._state.phase.value if self._state.phase in TERMINAL_PHASES else "ending"
-            _reject(f"the meeting is already {where}")
+            reject(f"the meeting is already {where}")
 
     def _after_time_change(self) -> None:
         self._publish()
@@ -569,8 +527,6 @@ class MeetingWorkflow:
         except GaveUp:
             return []  # the reconciler's next snapshot tells who is there
 
-    # --------------------------------------------------------------------- calling Twilio
-
     async def _twilio(
         self,
         operation: str,
@@ -580,61 +536,20 @@ class MeetingWorkflow:
         *,
         after_the_end: bool = False,
     ) -> T:
-        """Run a Twilio activity until it succeeds, retrying round after round through an outage.
-
-        Each failed round is recorded as the meeting's ``trouble`` (status, current details, history)
-        until a call succeeds. Raises the ``ActivityError`` of a permanent error at once. Raises
-        ``GaveUp`` once the meeting's end has passed or it was asked to end, unless ``after_the_end``
-        (completing the room, which must never be given up).
-        """
-        interruptible = not after_the_end
-
-        def give_up_at() -> datetime | None:
-            return None if after_the_end else self.spec.end_time
-
-        while True:
-            started = workflow.now()
-            try:
-                result: T = await workflow.execute_activity_method(
-                    method, arg, summary=summary, **TWILIO_CALL
-                )
-            except ActivityError as error:
-                if is_permanent(error) or not workflow.patched(Patch.RETRY_THROUGH_OUTAGES):
-                    raise
-                trouble = self._troubled(operation, started, describe(error))
-                retry_at = workflow.now() + between_rounds(trouble.rounds)
-                end = give_up_at()
-                if end is not None:
-                    retry_at = min(retry_at, end)
-                if retry_at > workflow.now():
-                    with contextlib.suppress(TimeoutError):
-                        await workflow.wait_condition(
-                            lambda: interruptible and (self._cancel_requested or self._end_requested),
-                            timeout=retry_at - workflow.now(),
-                            timeout_summary=f"retry {operation} at {retry_at.isoformat()} (Twilio failing)",
-                        )
-                if interruptible and (self._cancel_requested or self._end_requested):
-                    raise GaveUp(operation) from error
-                if end is not None and workflow.now() >= end:
-                    raise GaveUp(operation) from error
-                continue
-            if self._state.trouble is not None and self._state.trouble.operation == operation:
-                trouble = self._state.trouble
-                self._state.trouble = None
-                self._record(f"{operation} works again (failing since {trouble.since.isoformat()})")
-            return result
-
-    def _troubled(self, operation: str, since: datetime, error: str) -> Trouble:
-        trouble = self._state.trouble
-        if trouble is not None and trouble.operation == operation:
-            trouble.rounds += 1
-            trouble.last_error = error
-            self._publish_details()
-            return trouble
-        trouble = self._state.trouble = Trouble(operation=operation, since=since, last_error=error)
-        workflow.logger.warning("%s keeps failing; retrying: %s", operation, error)
-        self._record(f"{operation} keeps failing; retrying: {error}")
-        return trouble
+        """A Twilio call through any outage (``TwilioRounds``); given up at the meeting's end or when
+        it is asked to end, unless ``after_the_end`` (completing the room is never given up)."""
+        return await TwilioRounds(
+            self._state,
+            record=self._record,
+            refresh=self._publish_details,
+            interrupted=lambda: not after_the_end and (self._cancel_requested or self._end_requested),
+        ).call(
+            operation,
+            method,
+            arg,
+            summary,
+            give_up_at=lambda: None if after_the_end else self.spec.end_time,
+        )
 
     def _log(self, lines: list[str]) -> None:
         for line in lines:
