@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from twilio_video import limits
+from twilio_video import limits, room_rules
 from twilio_video.models import RoomType, VideoCodec
 from twilio_video.params import CreateRoomParams
 
@@ -86,21 +86,9 @@ class RoomSpec(FrozenModel):
 
     @model_validator(mode="after")
     def _twilio_rules(self) -> Self:
-        cap = limits.MAX_PARTICIPANTS_BY_TYPE[self.type]
-        if self.max_participants > cap:
-            raise ValueError(
-                f"room.max_participants={self.max_participants} exceeds {cap}, "
-                f"the cap for type {self.type.value!r}"
-            )
-        if self.media_region not in limits.MEDIA_REGIONS:
-            regions = ", ".join(sorted(limits.MEDIA_REGIONS))
-            raise ValueError(f"room.media_region={self.media_region!r} is not one of {regions}")
-        if self.audio_only and self.type is not RoomType.GROUP:
-            raise ValueError(f"room.audio_only needs type 'group', not {self.type.value!r}")
-        if self.record_participants_on_connect and self.type in (RoomType.PEER_TO_PEER, RoomType.GO):
-            raise ValueError(
-                f"room.record_participants_on_connect is not supported for type {self.type.value!r}"
-            )
+        # Every broken rule at once, so one correction fixes the input.
+        if violations := room_rules.check(self):
+            raise ValueError("; ".join(f"room.{v.parameter}: {v.message}" for v in violations))
         return self
 
 
