@@ -139,10 +139,11 @@ def _unique_name(form: Form, name: str, _: dict[str, Any]) -> str | None:
     return unique_name
 
 
+_NOT_A_ROOM_TYPE = f"is not one of {_choices(RoomType)}"
+
+
 def _room_type(form: Form, name: str, _: dict[str, Any]) -> RoomType | None:
-    return _converted(
-        form, name, RoomType, ErrorCode.ROOM_TYPE_INVALID, f"is not one of {_choices(RoomType)}"
-    )
+    return _converted(form, name, RoomType, ErrorCode.ROOM_TYPE_INVALID, _NOT_A_ROOM_TYPE)
 
 
 def _status_callback(form: Form, name: str, _: dict[str, Any]) -> str | None:

@@ -6,6 +6,7 @@ PascalCase names, repeated ``VideoCodecs``, JSON strings for ``RecordingRules`` 
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Final
 
@@ -15,8 +16,9 @@ from pydantic.alias_generators import to_pascal
 from twilio_video.models import HttpMethod, RoomType, VideoCodec
 
 #: A parameter's name on the wire: its field name in PascalCase (``max_participants`` →
-#: ``MaxParticipants``), the one rule behind every form name.
-form_name: Final = to_pascal
+#: ``MaxParticipants``), the one rule behind every form name. Cached: ``to_pascal`` runs regular
+#: expressions, and the names are asked for on every request.
+form_name: Final = functools.cache(to_pascal)
 
 
 class CreateRoomParams(BaseModel):
