@@ -35,23 +35,26 @@ def to_application_error(error: TwilioError) -> ApplicationError:
     return ApplicationError(str(error), details, type=type(error).__name__, non_retryable=True)
 
 
-def translate_twilio_errors(
-    operation: str,
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Wrap an activity so ``TwilioError``s leave it as the right ``ApplicationError``."""
+def translate_twilio_errors(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Wrap an activity so ``TwilioError``s leave it as the right ``ApplicationError``.
 
-    def decorate(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        @functools.wraps(function)
-        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return await function(*args, **kwargs)
-            except TwilioError as error:
-                converted = to_application_error(error)
-                if not converted.non_retryable:
-                    TWILIO_RETRIES.labels(operation, converted.type or "unknown").inc()
-                    activity.logger.warning("retryable: %s", error)
-                raise converted from error
+    A retryable one is counted under the Twilio operation that failed (one activity may call several,
+    as ``CreateRoom`` falls back to ``FetchRoom``) and the activity's registered name.
+    """
 
-        return wrapper
+    @functools.wraps(function)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await function(*args, **kwargs)
+        except TwilioError as error:
+            converted = to_application_error(error)
+            if not converted.non_retryable:
+                TWILIO_RETRIES.labels(
+                    operation=error.operation,
+                    activity=activity.info().activity_type,
+                    error_type=converted.type or "unknown",
+                ).inc()
+                activity.logger.warning("retryable: %s", error)
+            raise converted from error
 
-    return decorate
+    return wrapper

@@ -88,7 +88,7 @@ class RoomActivities:
         self._public_url = public_url
 
     @activity.defn(name="CreateRoom")
-    @translate_twilio_errors("CreateRoom")
+    @translate_twilio_errors
     async def create_room(self, request: CreateRoomRequest) -> CreatedRoom:
         """Create the meeting's room, or adopt the one an earlier attempt of ours already created."""
         began = time.monotonic()
@@ -138,12 +138,12 @@ class RoomActivities:
         return created
 
     @activity.defn(name="FetchRoom")
-    @translate_twilio_errors("FetchRoom")
+    @translate_twilio_errors
     async def fetch_room(self, ref: RoomRef) -> Room:
         return await self._client.fetch_room(ref.room_sid)
 
     @activity.defn(name="CompleteRoom")
-    @translate_twilio_errors("CompleteRoom")
+    @translate_twilio_errors
     async def complete_room(self, request: CompleteRoomRequest) -> Room:
         """End the room now; a room that has already ended counts as done (and is not counted)."""
         began = time.monotonic()
@@ -163,17 +163,17 @@ class RoomActivities:
         return room
 
     @activity.defn(name="ListParticipants")
-    @translate_twilio_errors("ListParticipants")
+    @translate_twilio_errors
     async def list_participants(self, request: ListParticipantsRequest) -> list[Participant]:
         return [p async for p in self._client.list_participants(request.room_sid, status=request.status)]
 
     @activity.defn(name="FetchParticipant")
-    @translate_twilio_errors("FetchParticipant")
+    @translate_twilio_errors
     async def fetch_participant(self, ref: ParticipantRef) -> Participant:
         return await self._client.fetch_participant(ref.room_sid, ref.participant)
 
     @activity.defn(name="DisconnectParticipant")
-    @translate_twilio_errors("DisconnectParticipant")
+    @translate_twilio_errors
     async def disconnect_participant(self, ref: ParticipantRef) -> Participant | None:
         """Disconnect a participant; one who already left counts as done (None if Twilio forgot them)."""
         try:

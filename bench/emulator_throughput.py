@@ -31,8 +31,9 @@ import httpx
 
 from bench.rawhttp import RawConnection
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from twilio_video.operations import Operation
 
-OPERATIONS = ("CreateRoom", "FetchRoom", "ListRoom", "UpdateRoom")
+OPERATIONS = (Operation.CREATE_ROOM, Operation.FETCH_ROOM, Operation.LIST_ROOM, Operation.UPDATE_ROOM)
 RESULTS = Path(__file__).parent / "results" / "emulator_throughput.json"
 
 
@@ -65,22 +66,22 @@ def start_emulator(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("emulator did not start within 20 s")
 
 
-async def client_loop(port: int, worker: int, stop_at: float, latencies: dict[str, list[float]]) -> int:
+async def client_loop(port: int, worker: int, stop_at: float, latencies: dict[Operation, list[float]]) -> int:
     async with RawConnection("127.0.0.1", port, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN) as connection:
         return await _cycles(connection, worker, stop_at, latencies)
 
 
 async def _cycles(
-    connection: RawConnection, worker: int, stop_at: float, latencies: dict[str, list[float]]
+    connection: RawConnection, worker: int, stop_at: float, latencies: dict[Operation, list[float]]
 ) -> int:
     cycles = 0
     while time.perf_counter() < stop_at:
         name = f"bench-{worker}-{cycles}"
-        steps: list[tuple[str, str, str, dict[str, str] | None]] = [
-            ("CreateRoom", "POST", "/v1/Rooms", {"UniqueName": name}),
-            ("FetchRoom", "GET", f"/v1/Rooms/{name}", None),
-            ("ListRoom", "GET", "/v1/Rooms?PageSize=20", None),
-            ("UpdateRoom", "POST", f"/v1/Rooms/{name}", {"Status": "completed"}),
+        steps: list[tuple[Operation, str, str, dict[str, str] | None]] = [
+            (Operation.CREATE_ROOM, "POST", "/v1/Rooms", {"UniqueName": name}),
+            (Operation.FETCH_ROOM, "GET", f"/v1/Rooms/{name}", None),
+            (Operation.LIST_ROOM, "GET", "/v1/Rooms?PageSize=20", None),
+            (Operation.UPDATE_ROOM, "POST", f"/v1/Rooms/{name}", {"Status": "completed"}),
         ]
         for operation, method, path, form in steps:
             started = time.perf_counter()
@@ -93,7 +94,7 @@ async def _cycles(
 
 
 async def one_round(port: int, seconds: float, concurrency: int) -> dict[str, Any]:
-    latencies: dict[str, list[float]] = {operation: [] for operation in OPERATIONS}
+    latencies: dict[Operation, list[float]] = {operation: [] for operation in OPERATIONS}
     started = time.perf_counter()
     stop_at = started + seconds
     cycles = await asyncio.gather(*(client_loop(port, w, stop_at, latencies) for w in range(concurrency)))

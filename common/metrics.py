@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from twilio_video.operations import Operation
+
 TWILIO_REQUESTS = Counter(
     "roomkeeper_twilio_requests",
     "Twilio Video REST requests by operation, outcome (success or error class) and HTTP status.",
@@ -24,8 +26,9 @@ TWILIO_REQUEST_DURATION = Histogram(
 )
 TWILIO_RETRIES = Counter(
     "roomkeeper_twilio_retries",
-    "Activity attempts that failed with a retryable Twilio error, by operation and error type.",
-    ["operation", "error_type"],
+    "Activity attempts that failed with a retryable Twilio error, by the Twilio operation that failed "
+    "(as in roomkeeper_twilio_requests), the activity and the error type.",
+    ["operation", "activity", "error_type"],
 )
 
 ROOMS_CREATED = Counter(
@@ -68,6 +71,6 @@ ROOM_OPEN_LEAD = Histogram(
 class PrometheusRequestObserver:
     """Feeds every Twilio client request into the metrics above."""
 
-    def observe(self, operation: str, outcome: str, status: int | None, seconds: float) -> None:
+    def observe(self, operation: Operation, outcome: str, status: int | None, seconds: float) -> None:
         TWILIO_REQUESTS.labels(operation, outcome, str(status) if status is not None else "none").inc()
         TWILIO_REQUEST_DURATION.labels(operation).observe(seconds)

@@ -39,6 +39,7 @@ from emulator.timers import Timers
 from twilio_video import limits
 from twilio_video.error_codes import ErrorCode
 from twilio_video.models import PageMeta, ParticipantPage, ParticipantStatus, RoomPage, RoomStatus
+from twilio_video.operations import Operation
 from twilio_video.timefmt import format_callback_timestamp, parse_date_filter
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,7 @@ class Pipeline:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
 
-    def route(self, path: str, method: str, operation: str, handler: Handler) -> Route:
+    def route(self, path: str, method: str, operation: Operation, handler: Handler) -> Route:
         kind = "read" if method == "GET" else "write"
 
         async def endpoint(request: Request) -> Response:
@@ -292,7 +293,13 @@ class Pipeline:
         )
 
     async def handle(
-        self, request: Request, operation: str | None, kind: str, handler: Handler, *, limited: bool = True
+        self,
+        request: Request,
+        operation: Operation | None,
+        kind: str,
+        handler: Handler,
+        *,
+        limited: bool = True,
     ) -> Response:
         emulator = self.emulator
         started = time.perf_counter()
@@ -521,13 +528,15 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     room = "/v1/Rooms/{room}"
     participant = room + "/Participants/{participant}"
     routes = [
-        pipeline.route("/v1/Rooms", "POST", "CreateRoom", surface.create_room),
-        pipeline.route("/v1/Rooms", "GET", "ListRoom", surface.list_rooms),
-        pipeline.route(room, "GET", "FetchRoom", surface.fetch_room),
-        pipeline.route(room, "POST", "UpdateRoom", surface.update_room),
-        pipeline.route(room + "/Participants", "GET", "ListRoomParticipant", surface.list_participants),
-        pipeline.route(participant, "GET", "FetchRoomParticipant", surface.fetch_participant),
-        pipeline.route(participant, "POST", "UpdateRoomParticipant", surface.update_participant),
+        pipeline.route("/v1/Rooms", "POST", Operation.CREATE_ROOM, surface.create_room),
+        pipeline.route("/v1/Rooms", "GET", Operation.LIST_ROOM, surface.list_rooms),
+        pipeline.route(room, "GET", Operation.FETCH_ROOM, surface.fetch_room),
+        pipeline.route(room, "POST", Operation.UPDATE_ROOM, surface.update_room),
+        pipeline.route(
+            room + "/Participants", "GET", Operation.LIST_ROOM_PARTICIPANT, surface.list_participants
+        ),
+        pipeline.route(participant, "GET", Operation.FETCH_ROOM_PARTICIPANT, surface.fetch_participant),
+        pipeline.route(participant, "POST", Operation.UPDATE_ROOM_PARTICIPANT, surface.update_participant),
         pipeline.fallback(),
         *ControlSurface(emulator).routes(),
     ]

@@ -15,16 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from twilio_video.error_codes import ErrorCode
-
-OPERATIONS = (
-    "CreateRoom",
-    "FetchRoom",
-    "UpdateRoom",
-    "ListRoom",
-    "ListRoomParticipant",
-    "FetchRoomParticipant",
-    "UpdateRoomParticipant",
-)
+from twilio_video.operations import Operation
 
 ERROR_CODE_FOR_STATUS = {
     429: ErrorCode.TOO_MANY_REQUESTS,
@@ -39,6 +30,7 @@ class FaultPlan(BaseModel):
     rate: float = Field(0.0, ge=0.0, le=1.0, description="probability that a matching request fails")
     statuses: list[int] = Field(default_factory=lambda: [500])
     latency_ms: int = Field(0, ge=0, le=60_000)
+    #: Operation ids as strings, so a plan reads back exactly as it was posted.
     operations: list[str] | None = None
     drop_connection: bool = False
     retry_after_seconds: int = Field(1, ge=0, le=3600, description="Retry-After on injected 429/503")
@@ -58,9 +50,10 @@ class FaultPlan(BaseModel):
     @field_validator("operations")
     @classmethod
     def _known_operations(cls, value: list[str] | None) -> list[str] | None:
+        known = [operation.value for operation in Operation]
         for name in value or ():
-            if name not in OPERATIONS:
-                raise ValueError(f"unknown operation {name!r}; known: {', '.join(OPERATIONS)}")
+            if name not in known:
+                raise ValueError(f"unknown operation {name!r}; known: {', '.join(known)}")
         return value
 
 
@@ -82,13 +75,13 @@ class FaultInjector:
         self.plan = None
         self.injected = 0
 
-    def latency_seconds(self, operation: str) -> float:
+    def latency_seconds(self, operation: Operation) -> float:
         plan = self.plan
         if plan is None or not self._applies(plan, operation):
             return 0.0
         return plan.latency_ms / 1000
 
-    def decide(self, operation: str) -> Decision:
+    def decide(self, operation: Operation) -> Decision:
         plan = self.plan
         if plan is None or not self._applies(plan, operation) or plan.rate == 0:
             return None
@@ -102,5 +95,5 @@ class FaultInjector:
         return ("status", self._random.choice(plan.statuses))
 
     @staticmethod
-    def _applies(plan: FaultPlan, operation: str) -> bool:
+    def _applies(plan: FaultPlan, operation: Operation) -> bool:
         return plan.operations is None or operation in plan.operations

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from emulator.room_options import RoomOptions
 from emulator.state import ParticipantRecord, RoomRecord
 from twilio_video.models import Participant, Room
+
+#: The room's settings its resource shows: every one of its options the resource has a field for (its
+#: ``unique_name`` is the record's, which falls back to the SID).
+_ROOM_SETTINGS = tuple(
+    field for field in RoomOptions.model_fields if field in Room.model_fields and field != "unique_name"
+)
 
 
 def room_url(base_url: str, room_sid: str) -> str:
@@ -12,7 +19,6 @@ def room_url(base_url: str, room_sid: str) -> str:
 
 def render_room(room: RoomRecord, base_url: str) -> Room:
     url = room_url(base_url, room.sid)
-    options = room.options
     return Room(
         sid=room.sid,
         status=room.status,
@@ -21,21 +27,8 @@ def render_room(room: RoomRecord, base_url: str) -> Room:
         account_sid=room.account_sid,
         enable_turn=True,
         unique_name=room.unique_name,
-        status_callback=options.status_callback,
-        status_callback_method=options.status_callback_method,
         end_time=room.end_time,
         duration=room.duration,
-        type=options.type,
-        max_participants=options.max_participants,
-        max_participant_duration=options.max_participant_duration,
-        max_concurrent_published_tracks=options.max_concurrent_published_tracks,
-        record_participants_on_connect=options.record_participants_on_connect,
-        video_codecs=list(options.video_codecs),
-        media_region=options.media_region,
-        audio_only=options.audio_only,
-        empty_room_timeout=options.empty_room_timeout,
-        unused_room_timeout=options.unused_room_timeout,
-        large_room=options.large_room,
         url=url,
         links={
             "participants": f"{url}/Participants",
@@ -43,6 +36,7 @@ def render_room(room: RoomRecord, base_url: str) -> Room:
             "transcriptions": f"{url}/Transcriptions",
             "recording_rules": f"{url}/RecordingRules",
         },
+        **{setting: getattr(room.options, setting) for setting in _ROOM_SETTINGS},
     )
 
 

@@ -1,14 +1,17 @@
 """CreateRoom's form parameters: parsed, checked against Twilio's rules, defaults applied.
 
-Every rule answers with Twilio's error code and a message naming the parameter, the value and the
-rule. Nothing here touches state, so a rejected request changes nothing.
+The parameters are ``CreateRoomParams``' (names from its fields) and the rules are
+``twilio_video.room_rules``; this module reads the form and answers in Twilio's form: its error code,
+and a message naming the parameter, the value and the rule. Parameters are judged one by one in
+``_PARSERS``' order and the first problem is the answer. Nothing here touches state, so a rejected
+request changes nothing.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from emulator.errors import ApiError, invalid
@@ -16,115 +19,156 @@ from emulator.forms import Form
 from twilio_video import limits
 from twilio_video.error_codes import ErrorCode
 from twilio_video.models import HttpMethod, RoomType, VideoCodec
+from twilio_video.params import CreateRoomParams, form_name
+from twilio_video.room_rules import (
+    EMPTY_ROOM_TIMEOUT,
+    MAX_PARTICIPANT_DURATION,
+    MAX_PARTICIPANTS,
+    UNUSED_ROOM_TIMEOUT,
+    Range,
+    Wording,
+    check,
+)
 from twilio_video.sids import is_sid
 
 
-@dataclass(frozen=True)
-class RoomOptions:
-    unique_name: str | None
-    type: RoomType
-    status_callback: str | None
-    status_callback_method: HttpMethod
+class RoomOptions(CreateRoomParams):
+    """A room's settings: CreateRoom's parameters with Twilio's defaults applied.
+
+    The same fields as ``CreateRoomParams``; those every room has are narrowed to a value (their
+    defaults are in ``limits``), and the one setting that is no parameter is added.
+    """
+
+    type: RoomType = limits.DEFAULT_ROOM_TYPE
+    status_callback_method: HttpMethod = HttpMethod.POST
+    #: Defaults to the type's cap (``resolve``).
     max_participants: int
-    max_participant_duration: int
+    max_participant_duration: int = limits.DEFAULT_PARTICIPANT_DURATION_SECONDS
+    record_participants_on_connect: bool = False
+    #: Defaults to ``limits.DEFAULT_VIDEO_CODECS``, or none in an audio-only room (``resolve``).
+    video_codecs: list[VideoCodec]
+    media_region: str = limits.DEFAULT_MEDIA_REGION
+    audio_only: bool = False
+    empty_room_timeout: int = limits.DEFAULT_ROOM_TIMEOUT_MINUTES
+    unused_room_timeout: int = limits.DEFAULT_ROOM_TIMEOUT_MINUTES
+    large_room: bool = False
+    #: Fixed by the type.
     max_concurrent_published_tracks: int
-    record_participants_on_connect: bool
-    video_codecs: tuple[VideoCodec, ...]
-    media_region: str
-    audio_only: bool
-    empty_room_timeout: int
-    unused_room_timeout: int
-    large_room: bool
-    recording_rules: tuple[dict[str, Any], ...] | None
+
+    @classmethod
+    def resolve(cls, params: CreateRoomParams) -> RoomOptions:
+        """``params`` with every unset setting at Twilio's default."""
+        given = params.model_dump(exclude_none=True)
+        room_type = params.type or limits.DEFAULT_ROOM_TYPE
+        given.setdefault("max_participants", limits.MAX_PARTICIPANTS_BY_TYPE[room_type])
+        if params.audio_only:
+            given["video_codecs"] = []  # whatever codecs were asked for
+        elif not params.video_codecs:
+            given["video_codecs"] = list(limits.DEFAULT_VIDEO_CODECS)
+        return cls(
+            **given,
+            max_concurrent_published_tracks=limits.MAX_CONCURRENT_PUBLISHED_TRACKS_BY_TYPE[room_type],
+        )
+
+
+T = TypeVar("T")
+
+#: Reads one parameter (by its form name) given those parsed before it; ``None`` when it is unset.
+Parser = Callable[[Form, str, dict[str, Any]], Any]
 
 
 def _choices(enum: type[Any]) -> str:
     return ", ".join(member.value for member in enum)
 
 
-def parse_bool(form: Form, name: str, default: bool = False) -> bool:
-    raw = form.get(name)
-    if raw is None:
-        return default
-    lowered = raw.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    raise invalid(ErrorCode.INVALID_PARAMETER, f"{name}={raw!r} must be true or false")
-
-
-def _parse_int(form: Form, name: str, code: ErrorCode, *, low: int, high: int, rule: str) -> int | None:
+def _converted(form: Form, name: str, convert: Callable[[str], T], code: ErrorCode, rule: str) -> T | None:
+    """``name``'s value through ``convert``, or Twilio's ``code`` naming value and ``rule`` if it fails."""
     raw = form.get(name)
     if raw is None:
         return None
     try:
-        value = int(raw.strip())
+        return convert(raw)
     except ValueError:
-        raise invalid(code, f"{name}={raw!r} is not a whole number; {rule}") from None
-    if not low <= value <= high:
-        raise invalid(code, f"{name}={value} is out of range; {rule}")
-    return value
+        raise invalid(code, f"{name}={raw!r} {rule}") from None
 
 
-def _unique_name(form: Form) -> str | None:
-    if "UniqueName" in form.undecodable:
-        raise invalid(ErrorCode.ROOM_NAME_INVALID_CHARACTERS, "UniqueName is not valid UTF-8")
-    name = form.get("UniqueName")
-    if name is None:
+def _to_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered not in ("true", "false"):
+        raise ValueError(raw)
+    return lowered == "true"
+
+
+def _boolean(form: Form, name: str, _: dict[str, Any]) -> bool | None:
+    return _converted(form, name, _to_bool, ErrorCode.INVALID_PARAMETER, "must be true or false")
+
+
+def _ignored_boolean(form: Form, name: str, given: dict[str, Any]) -> None:
+    _boolean(form, name, given)  # deprecated and ignored, but still must be a boolean
+
+
+def _whole_number(rule: Range) -> tuple[str, Parser]:
+    """``rule``'s parameter and its parser: a whole number, whose range ``check`` judges."""
+
+    def parse(form: Form, name: str, given: dict[str, Any]) -> int | None:
+        allowed = rule.allowed(given.get("type", limits.DEFAULT_ROOM_TYPE))
+        return _converted(
+            form, name, lambda raw: int(raw.strip()), rule.code, f"is not a whole number; {allowed}"
+        )
+
+    return rule.parameter, parse
+
+
+def _unique_name(form: Form, name: str, _: dict[str, Any]) -> str | None:
+    if name in form.undecodable:
+        raise invalid(ErrorCode.ROOM_NAME_INVALID_CHARACTERS, f"{name} is not valid UTF-8")
+    unique_name = form.get(name)
+    if unique_name is None:
         return None
-    if not name:
-        raise invalid(ErrorCode.ROOM_NAME_INVALID, "UniqueName must not be empty")
-    if len(name) > limits.MAX_UNIQUE_NAME_LENGTH:
+    if not unique_name:
+        raise invalid(ErrorCode.ROOM_NAME_INVALID, f"{name} must not be empty")
+    if len(unique_name) > limits.MAX_UNIQUE_NAME_LENGTH:
         raise invalid(
             ErrorCode.ROOM_NAME_TOO_LONG,
-            f"UniqueName is {len(name)} characters; at most {limits.MAX_UNIQUE_NAME_LENGTH} are allowed",
+            f"{name} is {len(unique_name)} characters; at most {limits.MAX_UNIQUE_NAME_LENGTH} are allowed",
         )
-    if is_sid(name, "RM"):
+    if is_sid(unique_name, "RM"):
         raise invalid(
-            ErrorCode.ROOM_NAME_INVALID, f"UniqueName={name!r} must not have the form of a Room SID"
+            ErrorCode.ROOM_NAME_INVALID, f"{name}={unique_name!r} must not have the form of a Room SID"
         )
-    return name
+    return unique_name
 
 
-def _room_type(form: Form) -> RoomType:
-    raw = form.get("Type")
-    if raw is None:
-        return limits.DEFAULT_ROOM_TYPE
-    try:
-        return RoomType(raw)
-    except ValueError:
+_NOT_A_ROOM_TYPE = f"is not one of {_choices(RoomType)}"
+
+
+def _room_type(form: Form, name: str, _: dict[str, Any]) -> RoomType | None:
+    return _converted(form, name, RoomType, ErrorCode.ROOM_TYPE_INVALID, _NOT_A_ROOM_TYPE)
+
+
+def _status_callback(form: Form, name: str, _: dict[str, Any]) -> str | None:
+    url = form.get(name)
+    if url is None:
+        return None
+    if len(url) >= limits.STATUS_CALLBACK_MAX_LENGTH:
         raise invalid(
-            ErrorCode.ROOM_TYPE_INVALID, f"Type={raw!r} is not one of {_choices(RoomType)}"
-        ) from None
+            ErrorCode.STATUS_CALLBACK_INVALID,
+            f"{name} is {len(url)} characters; it must be shorter than {limits.STATUS_CALLBACK_MAX_LENGTH}",
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid(ErrorCode.STATUS_CALLBACK_INVALID, f"{name}={url!r} is not an http(s) URL")
+    return url
 
 
-def _status_callback(form: Form) -> tuple[str | None, HttpMethod]:
-    url = form.get("StatusCallback")
-    if url is not None:
-        if len(url) >= limits.STATUS_CALLBACK_MAX_LENGTH:
-            raise invalid(
-                ErrorCode.STATUS_CALLBACK_INVALID,
-                f"StatusCallback is {len(url)} characters; it must be shorter than "
-                f"{limits.STATUS_CALLBACK_MAX_LENGTH}",
-            )
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise invalid(ErrorCode.STATUS_CALLBACK_INVALID, f"StatusCallback={url!r} is not an http(s) URL")
-    raw_method = form.get("StatusCallbackMethod")
-    if raw_method is None:
-        return url, HttpMethod.POST
-    try:
-        return url, HttpMethod(raw_method.upper())
-    except ValueError:
-        raise invalid(
-            ErrorCode.STATUS_CALLBACK_METHOD_INVALID,
-            f"StatusCallbackMethod={raw_method!r} must be GET or POST",
-        ) from None
+def _status_callback_method(form: Form, name: str, _: dict[str, Any]) -> HttpMethod | None:
+    code = ErrorCode.STATUS_CALLBACK_METHOD_INVALID
+    return _converted(form, name, lambda raw: HttpMethod(raw.upper()), code, "must be GET or POST")
 
 
-def _video_codecs(form: Form, audio_only: bool) -> tuple[VideoCodec, ...]:
-    raw = form.get_all("VideoCodecs")
+def _video_codecs(form: Form, name: str, _: dict[str, Any]) -> list[VideoCodec] | None:
     codecs: list[VideoCodec] = []
-    for item in raw:
+    for item in form.get_all(name):
         # Some callers send one comma-separated value instead of repeating the field.
         for token in filter(None, (part.strip() for part in item.split(","))):
             try:
@@ -132,25 +176,28 @@ def _video_codecs(form: Form, audio_only: bool) -> tuple[VideoCodec, ...]:
             except ValueError:
                 raise invalid(
                     ErrorCode.INVALID_PARAMETER,
-                    f"VideoCodecs value {token!r} is not one of {_choices(VideoCodec)}",
+                    f"{name} value {token!r} is not one of {_choices(VideoCodec)}",
                 ) from None
             if codec not in codecs:
                 codecs.append(codec)
-    if audio_only:
-        return ()
-    return tuple(codecs) if codecs else limits.DEFAULT_VIDEO_CODECS
+    return codecs or None
 
 
-def _media_region(form: Form) -> str:
-    region = form.get("MediaRegion")
-    if region is None:
-        return limits.DEFAULT_MEDIA_REGION
-    if region not in limits.MEDIA_REGIONS:
-        raise invalid(
-            ErrorCode.INVALID_PARAMETER,
-            f"MediaRegion={region!r} is not one of {', '.join(sorted(limits.MEDIA_REGIONS))}",
-        )
-    return region
+def _text(form: Form, name: str, _: dict[str, Any]) -> str | None:
+    return form.get(name)
+
+
+def _json_object(form: Form, name: str, _: dict[str, Any]) -> dict[str, Any] | None:
+    raw = form.get(name)
+    if raw is None:
+        return None
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise invalid(ErrorCode.INVALID_PARAMETER, f"{name} must be a JSON object")
+    return parsed
 
 
 _RULE_KEYS = frozenset({"type", "all", "publisher", "track", "kind"})
@@ -196,83 +243,53 @@ def parse_recording_rules(raw: str, parameter: str = "RecordingRules") -> tuple[
     return tuple(rules)
 
 
+def _recording_rules(form: Form, name: str, _: dict[str, Any]) -> list[dict[str, Any]] | None:
+    raw = form.get(name)
+    return list(parse_recording_rules(raw, name)) if raw is not None else None
+
+
+#: Every parameter CreateRoom reads, in the order the emulator judges them (and so which problem it
+#: reports when a request has several): a parameter's rule is judged with those before it, and ``type``
+#: comes before every rule that depends on it. ``enable_turn`` is Twilio's, deprecated: read, not kept.
+_PARSERS: tuple[tuple[str, Parser], ...] = (
+    ("unique_name", _unique_name),
+    ("type", _room_type),
+    ("status_callback", _status_callback),
+    ("status_callback_method", _status_callback_method),
+    _whole_number(MAX_PARTICIPANTS),
+    _whole_number(EMPTY_ROOM_TIMEOUT),
+    _whole_number(UNUSED_ROOM_TIMEOUT),
+    _whole_number(MAX_PARTICIPANT_DURATION),
+    ("enable_turn", _ignored_boolean),
+    ("audio_only", _boolean),
+    ("record_participants_on_connect", _boolean),
+    ("transcribe_participants_on_connect", _boolean),
+    ("transcriptions_configuration", _json_object),
+    ("video_codecs", _video_codecs),
+    ("media_region", _text),
+    ("large_room", _boolean),
+    ("recording_rules", _recording_rules),
+)
+_ORDER = [parameter for parameter, _ in _PARSERS]
+
+
 def parse_room_options(form: Form) -> RoomOptions:
     """CreateRoom's parameters with defaults applied; raises ``ApiError`` naming the first bad one."""
-    unique_name = _unique_name(form)
-    room_type = _room_type(form)
-    status_callback, status_callback_method = _status_callback(form)
-
-    cap = limits.MAX_PARTICIPANTS_BY_TYPE[room_type]
-    max_participants = _parse_int(
-        form,
-        "MaxParticipants",
-        ErrorCode.MAX_PARTICIPANTS_OUT_OF_RANGE,
-        low=1,
-        high=cap,
-        rule=f"allowed from 1 up to {cap} for a '{room_type}' room",
-    )
-    timeout_rule = (
-        f"allowed from {limits.ROOM_TIMEOUT_MIN_MINUTES} to {limits.ROOM_TIMEOUT_MAX_MINUTES} whole minutes"
-    )
-    timeouts = {
-        name: _parse_int(
-            form,
-            name,
-            ErrorCode.TIMEOUT_OUT_OF_RANGE,
-            low=limits.ROOM_TIMEOUT_MIN_MINUTES,
-            high=limits.ROOM_TIMEOUT_MAX_MINUTES,
-            rule=timeout_rule,
-        )
-        for name in ("EmptyRoomTimeout", "UnusedRoomTimeout")
-    }
-    max_duration = _parse_int(
-        form,
-        "MaxParticipantDuration",
-        ErrorCode.INVALID_PARAMETER,
-        low=limits.MIN_PARTICIPANT_DURATION_SECONDS,
-        high=limits.MAX_PARTICIPANT_DURATION_SECONDS,
-        rule=f"allowed from {limits.MIN_PARTICIPANT_DURATION_SECONDS} to "
-        f"{limits.MAX_PARTICIPANT_DURATION_SECONDS} seconds",
-    )
-
-    parse_bool(form, "EnableTurn", True)  # deprecated and ignored, but still must be a boolean
-    audio_only = parse_bool(form, "AudioOnly")
-    if audio_only and room_type is not RoomType.GROUP:
-        raise invalid(
-            ErrorCode.AUDIO_ONLY_NOT_SUPPORTED,
-            f"AudioOnly=true needs Type=group, not Type={room_type.value!r}",
-        )
-    record = parse_bool(form, "RecordParticipantsOnConnect")
-    if record and room_type in (RoomType.PEER_TO_PEER, RoomType.GO):
-        raise invalid(
-            ErrorCode.RECORDING_NOT_SUPPORTED,
-            f"RecordParticipantsOnConnect=true is not supported for Type={room_type.value!r}",
-        )
-    parse_bool(form, "TranscribeParticipantsOnConnect")
-    transcriptions = form.get("TranscriptionsConfiguration")
-    if transcriptions is not None:
+    given: dict[str, Any] = {}
+    unreadable: ApiError | None = None
+    for parameter, parse in _PARSERS:
         try:
-            parsed = json.loads(transcriptions)
-        except json.JSONDecodeError:
-            parsed = None
-        if not isinstance(parsed, dict):
-            raise invalid(ErrorCode.INVALID_PARAMETER, "TranscriptionsConfiguration must be a JSON object")
-    rules_raw = form.get("RecordingRules")
-
-    return RoomOptions(
-        unique_name=unique_name,
-        type=room_type,
-        status_callback=status_callback,
-        status_callback_method=status_callback_method,
-        max_participants=max_participants if max_participants is not None else cap,
-        max_participant_duration=max_duration or limits.DEFAULT_PARTICIPANT_DURATION_SECONDS,
-        max_concurrent_published_tracks=limits.MAX_CONCURRENT_PUBLISHED_TRACKS_BY_TYPE[room_type],
-        record_participants_on_connect=record,
-        video_codecs=_video_codecs(form, audio_only),
-        media_region=_media_region(form),
-        audio_only=audio_only,
-        empty_room_timeout=timeouts["EmptyRoomTimeout"] or limits.DEFAULT_ROOM_TIMEOUT_MINUTES,
-        unused_room_timeout=timeouts["UnusedRoomTimeout"] or limits.DEFAULT_ROOM_TIMEOUT_MINUTES,
-        large_room=parse_bool(form, "LargeRoom"),
-        recording_rules=parse_recording_rules(rules_raw) if rules_raw is not None else None,
-    )
+            value = parse(form, form_name(parameter), given)
+        except ApiError as error:
+            # Rules of the parameters read so far come first; nothing after this one is read.
+            unreadable = error
+            break
+        if value is not None:
+            given[parameter] = value
+    params = CreateRoomParams(**given)
+    if violations := check(params, Wording.WIRE):
+        first = min(violations, key=lambda violation: _ORDER.index(violation.parameter))
+        raise invalid(first.code, f"{form_name(first.parameter)}={first.message}")
+    if unreadable is not None:
+        raise unreadable
+    return RoomOptions.resolve(params)

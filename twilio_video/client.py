@@ -30,6 +30,7 @@ from twilio_video.models import (
     RoomPage,
     RoomStatus,
 )
+from twilio_video.operations import Operation
 from twilio_video.params import CreateRoomParams
 from twilio_video.timefmt import format_resource_datetime
 
@@ -50,7 +51,7 @@ def _user_agent() -> str:
 
 
 class RequestObserver(Protocol):
-    def observe(self, operation: str, outcome: str, status: int | None, seconds: float) -> None:
+    def observe(self, operation: Operation, outcome: str, status: int | None, seconds: float) -> None:
         """Called once per HTTP request; ``outcome`` is ``"success"`` or the error class name."""
 
 
@@ -142,17 +143,22 @@ class VideoClient:
 
     async def create_room(self, params: CreateRoomParams) -> Room:
         return await self._call(
-            "CreateRoom", "POST", "/v1/Rooms", Room, resource=params.unique_name, form=params.to_form()
+            Operation.CREATE_ROOM,
+            "POST",
+            "/v1/Rooms",
+            Room,
+            resource=params.unique_name,
+            form=params.to_form(),
         )
 
     async def fetch_room(self, name_or_sid: str) -> Room:
         return await self._call(
-            "FetchRoom", "GET", f"/v1/Rooms/{_segment(name_or_sid)}", Room, resource=name_or_sid
+            Operation.FETCH_ROOM, "GET", f"/v1/Rooms/{_segment(name_or_sid)}", Room, resource=name_or_sid
         )
 
     async def complete_room(self, name_or_sid: str) -> Room:
         return await self._call(
-            "UpdateRoom",
+            Operation.UPDATE_ROOM,
             "POST",
             f"/v1/Rooms/{_segment(name_or_sid)}",
             Room,
@@ -176,7 +182,7 @@ class VideoClient:
             created_before,
             page_size,
         )
-        async for page in self._pages("ListRoom", "/v1/Rooms", query, RoomPage, None):
+        async for page in self._pages(Operation.LIST_ROOM, "/v1/Rooms", query, RoomPage, None):
             for room in page.rooms:
                 yield room
 
@@ -200,13 +206,13 @@ class VideoClient:
             page_size,
         )
         path = f"/v1/Rooms/{_segment(room)}/Participants"
-        async for page in self._pages("ListRoomParticipant", path, query, ParticipantPage, room):
+        async for page in self._pages(Operation.LIST_ROOM_PARTICIPANT, path, query, ParticipantPage, room):
             for participant in page.participants:
                 yield participant
 
     async def fetch_participant(self, room: str, identity_or_sid: str) -> Participant:
         return await self._call(
-            "FetchRoomParticipant",
+            Operation.FETCH_ROOM_PARTICIPANT,
             "GET",
             f"/v1/Rooms/{_segment(room)}/Participants/{_segment(identity_or_sid)}",
             Participant,
@@ -215,7 +221,7 @@ class VideoClient:
 
     async def disconnect_participant(self, room: str, identity_or_sid: str) -> Participant:
         return await self._call(
-            "UpdateRoomParticipant",
+            Operation.UPDATE_ROOM_PARTICIPANT,
             "POST",
             f"/v1/Rooms/{_segment(room)}/Participants/{_segment(identity_or_sid)}",
             Participant,
@@ -241,7 +247,7 @@ class VideoClient:
         return query
 
     async def _pages(
-        self, operation: str, path: str, query: QueryPairs, model: type[P], resource: str | None
+        self, operation: Operation, path: str, query: QueryPairs, model: type[P], resource: str | None
     ) -> AsyncIterator[P]:
         url: str | None = path
         params: QueryPairs | None = query
@@ -254,7 +260,7 @@ class VideoClient:
 
     async def _call(
         self,
-        operation: str,
+        operation: Operation,
         method: str,
         url: str,
         model: type[M],
@@ -298,12 +304,12 @@ class VideoClient:
         self._observe(operation, "success", status, started)
         return result
 
-    def _observe(self, operation: str, outcome: str, status: int | None, started: float) -> None:
+    def _observe(self, operation: Operation, outcome: str, status: int | None, started: float) -> None:
         if self._observer is not None:
             self._observer.observe(operation, outcome, status, time.perf_counter() - started)
 
     @staticmethod
-    def _error(operation: str, resource: str | None, response: httpx.Response) -> TwilioError:
+    def _error(operation: Operation, resource: str | None, response: httpx.Response) -> TwilioError:
         body: dict[str, Any] = {}
         try:
             parsed = response.json()

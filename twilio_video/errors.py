@@ -8,6 +8,7 @@ resource, Twilio's code and Twilio's message, so a log line or a workflow failur
 from __future__ import annotations
 
 from twilio_video.error_codes import ErrorCode
+from twilio_video.operations import Operation
 
 
 class TwilioError(Exception):
@@ -15,7 +16,7 @@ class TwilioError(Exception):
 
     def __init__(
         self,
-        operation: str,
+        operation: Operation,
         resource: str | None,
         message: str,
         *,

@@ -6,37 +6,34 @@ PascalCase names, repeated ``VideoCodecs``, JSON strings for ``RecordingRules`` 
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasGenerator, BaseModel, ConfigDict
+from pydantic.alias_generators import to_pascal
 
 from twilio_video.models import HttpMethod, RoomType, VideoCodec
 
-_FORM_NAMES = {
-    "unique_name": "UniqueName",
-    "type": "Type",
-    "status_callback": "StatusCallback",
-    "status_callback_method": "StatusCallbackMethod",
-    "max_participants": "MaxParticipants",
-    "max_participant_duration": "MaxParticipantDuration",
-    "record_participants_on_connect": "RecordParticipantsOnConnect",
-    "transcribe_participants_on_connect": "TranscribeParticipantsOnConnect",
-    "video_codecs": "VideoCodecs",
-    "media_region": "MediaRegion",
-    "recording_rules": "RecordingRules",
-    "transcriptions_configuration": "TranscriptionsConfiguration",
-    "audio_only": "AudioOnly",
-    "empty_room_timeout": "EmptyRoomTimeout",
-    "unused_room_timeout": "UnusedRoomTimeout",
-    "large_room": "LargeRoom",
-}
+#: A parameter's name on the wire: its field name in PascalCase (``max_participants`` →
+#: ``MaxParticipants``), the one rule behind every form name. Cached: ``to_pascal`` runs regular
+#: expressions, and the names are asked for on every request.
+form_name: Final = functools.cache(to_pascal)
 
 
 class CreateRoomParams(BaseModel):
-    """Every CreateRoom parameter; ``None`` means "let Twilio apply its default"."""
+    """Every CreateRoom parameter; ``None`` means "let Twilio apply its default".
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Fields are snake_case, as in Twilio's JSON resources; each also validates under its form name.
+    Only validation is aliased: serialized (as in Temporal payloads) the names stay snake_case.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=AliasGenerator(validation_alias=form_name),
+        populate_by_name=True,
+    )
 
     unique_name: str | None = None
     type: RoomType | None = None
@@ -56,11 +53,13 @@ class CreateRoomParams(BaseModel):
     large_room: bool | None = None
 
     def to_form(self) -> list[tuple[str, str]]:
+        """The set parameters as form pairs, in field order."""
         form: list[tuple[str, str]] = []
-        for field, name in _FORM_NAMES.items():
+        for field in CreateRoomParams.model_fields:
             value = getattr(self, field)
             if value is None:
                 continue
+            name = form_name(field)
             if isinstance(value, bool):
                 form.append((name, "true" if value else "false"))
             elif field == "video_codecs":

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -242,3 +243,26 @@ async def test_already_done_is_success(
     assert by_sid["status"] == "disconnected"
     assert first["status"] == second["status"] == "completed"
     assert first["end_time"] == second["end_time"]
+
+
+async def test_retries_are_counted_by_twilio_operation_and_activity(
+    temporal_env: WorkflowEnvironment, emulator: RunningEmulator, task_queue: str
+) -> None:
+    # CompleteRoom calls UpdateRoom: the metric names both, the operation as the request metric does.
+    labels = {"operation": "UpdateRoom", "activity": "CompleteRoom", "error_type": "TransientError"}
+    before = REGISTRY.get_sample_value("roomkeeper_twilio_retries_total", labels) or 0.0
+    emulator.control().post(
+        "/emulator/faults",
+        json={
+            "rate": 1.0,
+            "statuses": [503],
+            "operations": ["UpdateRoom"],
+            "limit": 1,
+            "retry_after_seconds": 0,
+        },
+    )
+    async with room_worker(temporal_env, emulator, task_queue):
+        await temporal_env.client.execute_workflow(
+            CreateThenComplete.run, "counted", id=f"ctc-counted-{uuid.uuid4()}", task_queue=task_queue
+        )
+    assert REGISTRY.get_sample_value("roomkeeper_twilio_retries_total", labels) == before + 1

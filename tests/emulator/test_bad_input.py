@@ -60,6 +60,24 @@ def test_create_rejects_with_twilio_code_and_named_parameter(
     assert api.get("/v1/Rooms/keep").json() == keep
 
 
+@pytest.mark.parametrize(
+    ("form", "code", "text"),
+    [
+        # A rule broken by an earlier parameter wins over a later one that cannot even be read...
+        ({"MaxParticipants": "51", "VideoCodecs": "VP9"}, 53107, "MaxParticipants=51"),
+        ({"Type": "go", "AudioOnly": "true", "RecordParticipantsOnConnect": "maybe"}, 53124, "AudioOnly"),
+        # ...and an unreadable earlier parameter over a later broken rule.
+        ({"EmptyRoomTimeout": "soon", "MediaRegion": "mars1"}, 53109, "EmptyRoomTimeout='soon'"),
+        ({"Type": "go", "MaxParticipants": "3", "RecordParticipantsOnConnect": "true"}, 53107, "up to 2"),
+    ],
+)
+def test_of_several_problems_the_first_parameter_s_is_answered(
+    emulator: RunningEmulator, form: dict, code: int, text: str
+) -> None:
+    body = emulator.api().post("/v1/Rooms", data=form).json()
+    assert body["code"] == code and text in body["message"], body
+
+
 def test_invalid_utf8_name_is_53102(emulator: RunningEmulator) -> None:
     response = emulator.api().post(
         "/v1/Rooms",

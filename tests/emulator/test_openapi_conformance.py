@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from emulator.faults import OPERATIONS as FAULTABLE_OPERATIONS
 from tests.support import SHARED_REFERENCE, RunningEmulator, running_emulator
+from twilio_video.operations import Operation
 
 SPEC = SHARED_REFERENCE / "twilio-oai" / "twilio_video_v1.json"
-OPERATIONS = list(FAULTABLE_OPERATIONS)  # the Rooms and Participants operations the emulator serves
+OPERATIONS = [operation.value for operation in Operation]  # the operations the client and emulator know
 
 if not SPEC.exists():
     pytest.skip(

@@ -106,8 +106,8 @@ async def test_the_contract_json_with_future_dates_opens_its_room(stack: Stack) 
         ({"room": {"type": "peer-to-peer", "audio_only": True}}, "audio_only", "type 'group'"),
         (
             {"room": {"type": "group-small", "max_participants": 5, "audio_only": True}},
-            "room: max_participants=5 exceeds 4",
-            "; audio_only needs type 'group', not 'group-small'",
+            "room: max_participants: 5 is out of range; allowed from 1 up to 4 for a 'group-small' room",
+            "; audio_only: true needs type 'group', not type 'group-small'",
         ),
         ({"open_before_seconds": -1}, "open_before_seconds", "greater than or equal to 0"),
         ({"start_at": "2026-11-25T09:00:00Z"}, "start_at", "Extra inputs are not permitted"),
