@@ -2,8 +2,8 @@
 
 Every field, its default and its limit are listed in docs/reference.md (generated from these models).
 The workflow validates its argument itself, so a bad spec fails the run at once with each field named
-(``explain``), before any room exists. Limits come from ``twilio_video.limits``, the one place Twilio's
-rules are written down.
+(``explain``), before any room exists. Twilio's rules come from ``twilio_video.room_rules`` and its
+numbers from ``twilio_video.limits``, the one place each is written down.
 """
 
 from __future__ import annotations
