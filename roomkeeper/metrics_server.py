@@ -1,73 +1,189 @@
-"""One ``/metrics`` endpoint for the worker: roomkeeper's prometheus-client metrics plus the Temporal
-SDK's, which the SDK's Rust core exports on a private loopback port and this server re-serves."""
+"""One ``/metrics`` endpoint for the worker: the Temporal SDK's metrics and roomkeeper's.
+
+The SDK's Rust core exports its metrics (task latencies, slots, failures, and anything recorded with
+a workflow's or activity's meter) on a private loopback port. Each scrape of this endpoint answers with
+that exporter's text *verbatim*, followed by roomkeeper's prometheus-client registry. Both are the
+Prometheus text format 0.0.4, where an exposition may hold any number of families as long as no family
+name appears twice; roomkeeper's names all start with ``roomkeeper_`` and the SDK's with ``temporal_``,
+and a family of ours that ever clashed would be left out (and logged) rather than break the scrape.
+
+Nothing is parsed and serialised again, so every SDK metric keeps exactly the name, labels, values and
+help the SDK gives it. (Re-parsing it with prometheus-client's parser, as this module used to, renamed
+families and could add ``_created`` samples the SDK never exported.)
+"""
 
 from __future__ import annotations
 
+import gzip
 import logging
+import re
 import socket
 import threading
-from collections.abc import Iterator
-from wsgiref.simple_server import WSGIServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
-from prometheus_client import REGISTRY, start_http_server
-from prometheus_client.core import Metric
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import Collector
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 log = logging.getLogger(__name__)
 
+#: What both parts are; served whatever the scraper asks for, because the SDK's part exists only in
+#: this format (Prometheus accepts it alongside OpenMetrics).
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+_TYPE_LINE = re.compile(rb"^# TYPE (\S+) ", re.MULTILINE)
+_HELP_LINE = re.compile(rb"^(?=# HELP )", re.MULTILINE)
+
 
 def free_loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for a server that cannot be given port 0)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-class SdkMetricsCollector(Collector):
-    """Scrapes the SDK's exporter at collection time and yields its families unchanged."""
+def family_names(exposition: bytes) -> list[str]:
+    """The metric family names a text exposition declares (its ``# TYPE`` lines), in order."""
+    return [match.group(1).decode() for match in _TYPE_LINE.finditer(exposition)]
 
-    def __init__(self, url: str) -> None:
-        self._url = url
 
-    def collect(self) -> Iterator[Metric]:
-        try:
-            text = httpx.get(self._url, timeout=2.0).text
-        except httpx.HTTPError as error:
-            log.warning("Temporal SDK metrics unavailable at %s: %s", self._url, error)
-            return
-        yield from text_string_to_metric_families(text)
+def merge(sdk: bytes, ours: bytes) -> tuple[bytes, list[str]]:
+    """``sdk`` byte for byte, then ``ours`` without any family ``sdk`` already declares.
+
+    ``ours`` must be prometheus-client's output, where every family starts with a ``# HELP`` line.
+    Returns the exposition and the names of the families of ours that were left out.
+    """
+    taken = set(family_names(sdk))
+    dropped: list[str] = []
+    if taken & set(family_names(ours)):
+        kept = []
+        for block in _HELP_LINE.split(ours):
+            names = family_names(block)
+            if names and names[0] in taken:
+                dropped.append(names[0])
+            else:
+                kept.append(block)
+        ours = b"".join(kept)
+    if sdk and not sdk.endswith(b"\n"):
+        sdk += b"\n"
+    return sdk + ours, dropped
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+
+    def do_GET(self) -> None:
+        body = self.server.metrics.exposition()
+        gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
+        if gzipped:
+            body = gzip.compress(body)
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE)
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: one stderr line per scrape would drown the worker's own log."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], metrics: MetricsServer) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.metrics = metrics
+        super().__init__(address, _Handler)
 
 
 class MetricsServer:
-    def __init__(self, port: int, sdk_metrics_url: str | None = None, host: str = "0.0.0.0") -> None:
-        self._port = port
-        self._host = host
-        self._collector = SdkMetricsCollector(sdk_metrics_url) if sdk_metrics_url else None
-        self._server: WSGIServer | None = None
+    """Serves the SDK exporter's text at ``sdk_metrics_url`` verbatim, then ``registry``'s, on every path
+    (``/metrics`` by convention) of ``host:port``; port 0 binds a free port (see ``port``)."""
+
+    def __init__(
+        self,
+        port: int,
+        sdk_metrics_url: str | None = None,
+        host: str = "0.0.0.0",
+        registry: Collector = REGISTRY,
+    ) -> None:
+        self._address = (host, port)
+        self._sdk_metrics_url = sdk_metrics_url
+        self._registry = registry
+        self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._reported_clashes: set[str] = set()
+
+    @property
+    def sdk_metrics_url(self) -> str | None:
+        """Where the SDK's own exporter serves (loopback only)."""
+        return self._sdk_metrics_url
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The host and port it listens on (the port chosen by the OS when asked for port 0)."""
+        if self._server is None:
+            raise RuntimeError("the metrics server is not started")
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return self.address[1]
 
     def start(self) -> None:
-        if self._collector is not None:
-            REGISTRY.register(self._collector)
-        self._server, self._thread = start_http_server(self._port, addr=self._host)
+        """Listen and serve in a daemon thread; raises ``OSError`` if the address is taken."""
+        self._server = _HTTPServer(self._address, self)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-server", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
+        """Stop listening (idempotent)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-        if self._collector is not None:
-            REGISTRY.unregister(self._collector)
+            self._server = None
+
+    def sdk_exposition(self) -> bytes:
+        """The SDK exporter's text as it serves it; empty (and a warning) when it cannot be read."""
+        if self._sdk_metrics_url is None:
+            return b""
+        try:
+            response = httpx.get(self._sdk_metrics_url, timeout=2.0)
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            log.warning("Temporal SDK metrics unavailable at %s: %s", self._sdk_metrics_url, error)
+            return b""
+        return response.content
+
+    def exposition(self) -> bytes:
+        """One scrape's answer: the SDK's families, then roomkeeper's."""
+        body, dropped = merge(self.sdk_exposition(), generate_latest(self._registry))
+        for name in set(dropped) - self._reported_clashes:
+            # Logged once: the clash is a programming error that every scrape would repeat.
+            log.error("metric family %s is exported by the Temporal SDK too; roomkeeper's is left out", name)
+            self._reported_clashes.add(name)
+        return body
 
 
 def start_observability(port: int, host: str = "0.0.0.0") -> tuple[Runtime, MetricsServer]:
-    """A Temporal runtime exporting SDK (and workflow) metrics privately, and the one public endpoint."""
+    """A Temporal runtime exporting SDK (and workflow) metrics privately, and the one public endpoint
+    on ``host:port`` serving them with roomkeeper's."""
     sdk_port = free_loopback_port()
     runtime = Runtime(
         telemetry=TelemetryConfig(
             metrics=PrometheusConfig(
                 bind_address=f"127.0.0.1:{sdk_port}",
+                # Counters end in _total, as the exposition format's convention (and Temporal's
+                # dashboards) have them, and as this endpoint has always served them.
+                counters_total_suffix=True,
                 durations_as_seconds=True,
             )
         )
