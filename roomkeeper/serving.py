@@ -20,7 +20,10 @@ import uvicorn
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A listening TCP socket for uvicorn (port 0: any free port)."""
+    # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on connections of sockets whose
+    # protocol says TCP, and with Nagle on, every keep-alive response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
