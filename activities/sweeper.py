@@ -64,6 +64,9 @@ class SweepConfig(BaseModel):
     #: Pause before trying again when the open meetings or Twilio's rooms could not be listed. Short,
     #: because changes pile up unnoticed meanwhile; the failing call itself already waited a while.
     retry_seconds: float = Field(1.0, gt=0)
+    #: The floor of the sweep's heartbeat timeout (which is otherwise three periods): a cycle's slowest
+    #: steps do not heartbeat. Lowered only by tests that must outlast it quickly.
+    min_heartbeat_timeout_seconds: float = Field(20.0, gt=0)
 
 
 #: room SID -> the workflow id of the open meeting that owns it

@@ -43,7 +43,14 @@ from workflows.meeting_status import MeetingStatus, Phase
 from workflows.reconciler import heartbeat_timeout, reconciler_id
 
 MEETINGS = 5
-SWEEP = SweepConfig(sweep_period_seconds=1.0, max_reads_per_second=20, run_for_seconds=600, retry_seconds=0.5)
+# A short heartbeat floor, so the real-server outage can outlast the heartbeat timeout in seconds.
+SWEEP = SweepConfig(
+    sweep_period_seconds=1.0,
+    max_reads_per_second=20,
+    run_for_seconds=600,
+    retry_seconds=0.5,
+    min_heartbeat_timeout_seconds=6.0,
+)
 #: Generous: the promise is one sweep period plus a few seconds; a loaded CI machine gets far more.
 NOTICE_WITHIN = 60.0
 

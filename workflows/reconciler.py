@@ -38,12 +38,13 @@ SWEEP_RETRY = RetryPolicy(
 def heartbeat_timeout(config: SweepConfig) -> timedelta:
     """Three cycles without a heartbeat: the worker died (or lost Temporal) and the sweep moves on.
 
-    At least 20 s, because a cycle's slowest steps (a visibility query retried by the client, a slow
-    Twilio listing) do not heartbeat. An attempt timed out by mistake (or across a Temporal outage) is
-    retried within seconds; the old one stops at once if the retry lands on its worker, else at its next
-    heartbeat. Meanwhile two sweeps may overlap, which costs reads but no harm: snapshots are idempotent.
+    At least ``min_heartbeat_timeout_seconds`` (20 s), because a cycle's slowest steps (a visibility
+    query retried by the client, a slow Twilio listing) do not heartbeat. An attempt timed out by
+    mistake (or across a Temporal outage) is retried within seconds; the old one stops at once if the
+    retry lands on its worker, else at its next heartbeat. Meanwhile two sweeps may overlap, which
+    costs reads but no harm: snapshots are idempotent.
     """
-    return timedelta(seconds=max(20.0, 3 * config.sweep_period_seconds))
+    return timedelta(seconds=max(config.min_heartbeat_timeout_seconds, 3 * config.sweep_period_seconds))
 
 
 @workflow.defn(name="RoomReconciler")
