@@ -15,6 +15,10 @@ from temporalio.client import Client
 #: cannot make them over-count (tests/workflows/test_counters.py races it on purpose).
 BENIGN_TASK_FAILURE_CAUSES = frozenset({"WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND"})
 
+#: What a terminate records when it lands while a workflow task is in flight: a test that terminates a
+#: workflow on purpose declares it with ``@pytest.mark.task_failures(TERMINATED_MID_TASK)``.
+TERMINATED_MID_TASK = "WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND"
+
 
 async def failed_workflow_tasks(
     client: Client, since: datetime, allowed: Collection[str] = BENIGN_TASK_FAILURE_CAUSES

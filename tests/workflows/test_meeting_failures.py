@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from common.search_attributes import MEETING_STATUS
 from roomkeeper.census import count_once
+from tests.task_failures import TERMINATED_MID_TASK
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting_status import Phase
@@ -60,6 +61,7 @@ async def test_a_failed_meeting_is_found_by_status_census_and_metrics(stack: Sta
     assert "failed" in metadata.current_details
 
 
+@pytest.mark.task_failures(TERMINATED_MID_TASK)  # an operator's terminate, on purpose
 async def test_a_terminated_meeting_counts_as_failed_not_as_open(stack: Stack) -> None:
     handle = await stack.start(meeting("terminated", starts_in=timedelta(minutes=2)))
     await stack.advance(handle, timedelta(seconds=5))
