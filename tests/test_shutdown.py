@@ -102,6 +102,10 @@ async def wait_for(check, what: str, within: float = 60.0) -> None:
         await asyncio.sleep(0.1)
 
 
+# SIGTERM stops the worker on purpose: the reconciler's next workflow task may already sit on that
+# worker's sticky queue and time out there before the next worker takes it (seen 1 run in ~10 under
+# load). That is the deliberate kill the no-failed-task rule allows, not a crash.
+@pytest.mark.task_failures("timed_out")
 async def test_sigterm_stops_the_worker_promptly_and_the_sweep_resumes_on_the_next(
     temporal_env: WorkflowEnvironment, workers: tuple[Workers, str]
 ) -> None:
