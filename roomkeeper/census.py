@@ -59,10 +59,11 @@ def phase_query(task_queue: str, phase: Phase) -> str:
 
 async def count_once(client: Client, task_queue: str) -> dict[Phase, int]:
     """Count the meetings in each phase now, and set ``roomkeeper_meetings`` in this process."""
-    counts = {}
-    for phase in Phase:
-        counts[phase] = (await client.count_workflows(phase_query(task_queue, phase))).count
-        MEETINGS.labels(phase.value).set(counts[phase])
+    counts = {phase: (await client.count_workflows(phase_query(task_queue, phase))).count for phase in Phase}
+    # Set only once every phase is counted: a scrape during the count sees the last census whole,
+    # never some phases of the new one and none of the rest.
+    for phase, count in counts.items():
+        MEETINGS.labels(phase.value).set(count)
     return counts
 
 
