@@ -43,6 +43,14 @@ class ReconcileActivities:
         self._query = open_meetings_query(task_queue)
         self._sweeper: RoomSweeper | None = None
         self._sweeping: asyncio.Task[SweepStats] | None = None
+        # Set by the worker process before it shuts the worker down. The SDK's own shutdown event is
+        # created only when the worker's first activity starts, so a sweep that starts as shutdown
+        # begins never sees it and would hold the stop for the whole graceful timeout (30 s).
+        self._handing_back = asyncio.Event()
+
+    def hand_back(self) -> None:
+        """Make the running sweep (and any that starts from now on) return to its workflow at once."""
+        self._handing_back.set()
 
     async def open_rooms(self) -> OpenRooms:
         """Room SID -> workflow id of every open meeting on this task queue (a visibility query)."""
@@ -57,6 +65,18 @@ class ReconcileActivities:
         """Signal one meeting; raises when Temporal cannot take the signal, so the sweeper tells again."""
         with contextlib.suppress(WorkflowGone):  # it finished since the visibility query: nothing to tell
             await self._signaller.room_event(workflow_id, event)
+
+    async def _until_shutdown(self) -> None:
+        """Whichever comes first: the SDK's worker shutdown, or the process handing the sweep back."""
+        waits = [
+            asyncio.create_task(activity.wait_for_worker_shutdown()),
+            asyncio.create_task(self._handing_back.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     @activity.defn(name="ReconcileRooms")
     async def reconcile_rooms(self, config: SweepConfig) -> SweepStats:
@@ -73,7 +93,7 @@ class ReconcileActivities:
             self._sweeping.cancel()
         sweeping = asyncio.create_task(sweeper.run())
         self._sweeping = sweeping
-        shutdown = asyncio.create_task(activity.wait_for_worker_shutdown())
+        shutdown = asyncio.create_task(self._until_shutdown())
         try:
             await asyncio.wait({sweeping, shutdown}, return_when=asyncio.FIRST_COMPLETED)
         finally:

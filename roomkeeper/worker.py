@@ -98,6 +98,7 @@ async def running_worker(
         try:
             yield worker
         finally:
+            reconcile.hand_back()  # before the worker's shutdown begins (see ReconcileActivities)
             census.cancel()
 
 
