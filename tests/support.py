@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from common.settings import Settings
 from emulator.app import Emulator, EmulatorConfig, create_app
 from emulator.clock import ManualClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
@@ -68,6 +69,18 @@ class RunningEmulator:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
+
+
+def emulator_settings(emulator_url: str, task_queue: str, public_url: str) -> Settings:
+    """A worker's settings for the emulator's test account (no .env read)."""
+    return Settings(
+        _env_file=None,
+        twilio_account_sid=TEST_ACCOUNT_SID,
+        twilio_auth_token=TEST_AUTH_TOKEN,
+        twilio_video_base_url=emulator_url,
+        task_queue=task_queue,
+        public_url=public_url,
+    )
 
 
 @contextmanager

@@ -22,11 +22,10 @@ from temporalio.worker import Worker
 
 from activities.sweeper import SweepConfig
 from common.search_attributes import MEETING_STATUS, quoted
-from common.settings import Settings
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from roomkeeper.census import PhaseCensus, count_meetings_by_phase, count_once, sweep_holder
 from roomkeeper.worker import running_worker
-from tests.support import running_emulator
+from tests.support import emulator_settings, running_emulator
 from tests.task_failures import TERMINATED_MID_TASK
 from twilio_video.client import TwilioCredentials, VideoClient
 from workflows.meeting_status import Phase
@@ -154,14 +153,7 @@ async def test_only_the_worker_running_the_sweep_exports_and_the_census_follows_
         return {identity for identity, each in census.items() if each.exporting} == {wanted}
 
     with running_emulator() as emulator:
-        settings = Settings(
-            _env_file=None,
-            twilio_account_sid=TEST_ACCOUNT_SID,
-            twilio_auth_token=TEST_AUTH_TOKEN,
-            twilio_video_base_url=emulator.url,
-            task_queue=task_queue,
-            public_url="http://127.0.0.1:9",
-        )
+        settings = emulator_settings(emulator.url, task_queue, "http://127.0.0.1:9")
         credentials = TwilioCredentials.from_auth_token(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
         sweep = SweepConfig(sweep_period_seconds=1)
         async with (

@@ -27,12 +27,11 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sweeper import RoomSweeper, SweepConfig
 from common import search_attributes
 from common.room_events import RoomEvent
-from common.settings import Settings
 from emulator.app import EmulatorConfig
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from roomkeeper.worker import running_worker
-from tests.support import RunningEmulator, running_emulator
+from tests.support import RunningEmulator, emulator_settings, running_emulator
 from tests.temporal_env import TEMPORAL_CLI
 from tests.test_cli import free_port
 from tests.workflows.helpers import meeting
@@ -198,14 +197,8 @@ async def test_changes_made_while_temporal_was_down_reach_their_meetings(
 ) -> None:
     port, db = free_port(), tmp_path / "temporal.db"
     task_queue = f"outage-{uuid.uuid4()}"
-    settings = Settings(
-        _env_file=None,
-        twilio_account_sid=TEST_ACCOUNT_SID,
-        twilio_auth_token=TEST_AUTH_TOKEN,
-        twilio_video_base_url=live_emulator.url,
-        task_queue=task_queue,
-        public_url="http://127.0.0.1:9",  # every status callback is lost: only the sweep can tell
-    )
+    # Every status callback is lost: only the sweep can tell.
+    settings = emulator_settings(live_emulator.url, task_queue, "http://127.0.0.1:9")
 
     async def statuses(handles: list[WorkflowHandle[Any, Any]]) -> list[MeetingStatus]:
         return [await h.query(MeetingWorkflow.status) for h in handles]

@@ -22,14 +22,13 @@ from temporalio.worker import Interceptor
 
 from activities.sweeper import SweepConfig
 from common.room_events import MeetingSignaller
-from common.settings import Settings
 from emulator.app import EmulatorConfig
 from emulator.clock import ManualClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from roomkeeper.gateway.app import GatewayConfig, create_gateway
 from roomkeeper.serving import bind, serve
 from roomkeeper.worker import running_worker
-from tests.support import RunningEmulator, running_emulator
+from tests.support import RunningEmulator, emulator_settings, running_emulator
 from twilio_video.client import TwilioCredentials, VideoClient
 from workflows.meeting import MeetingWorkflow, search_attributes_for
 from workflows.meeting_input import MeetingSpec
@@ -141,14 +140,7 @@ async def meeting_stack(
     config = emulator_config or EmulatorConfig(clock=ManualClock(), rate_limits=False)
     try:
         with running_emulator(config) as emulator:
-            settings = Settings(
-                _env_file=None,
-                twilio_account_sid=TEST_ACCOUNT_SID,
-                twilio_auth_token=TEST_AUTH_TOKEN,
-                twilio_video_base_url=emulator.url,
-                task_queue=task_queue,
-                public_url=public_url or gateway_url,
-            )
+            settings = emulator_settings(emulator.url, task_queue, public_url or gateway_url)
             video = VideoClient(
                 TwilioCredentials.from_auth_token(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN), emulator.url
             )
