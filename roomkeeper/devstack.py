@@ -40,7 +40,8 @@ from common.temporal import DATA_CONVERTER
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
-from roomkeeper.gateway.app import GatewayConfig, create_gateway
+from roomkeeper.gateway.app import create_gateway
+from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.metrics_server import start_observability
 from roomkeeper.serving import bind, exit_after, run_until_signalled, serve
 

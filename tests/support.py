@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,24 @@ def wait_until(check: Callable[[], T], timeout: float = 10.0, what: str = "condi
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.01)
+
+
+async def wait_until_async(
+    fetch: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    within: float = 10.0,
+    what: str = "condition",
+) -> T:
+    """Await ``fetch()`` until ``done`` holds for its result (e.g. Temporal's eventually consistent
+    visibility); fail with the last result after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await fetch()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}; last: {result!r}")
+        await asyncio.sleep(0.05)
 
 
 @dataclass

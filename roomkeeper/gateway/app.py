@@ -20,7 +20,6 @@ lost the difference between ``a%2Fb`` and ``a/b``, and Twilio signs the exact UR
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import parse_qsl
 
@@ -28,26 +27,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 from temporalio.service import RPCError, RPCStatusCode
 
 from common.room_events import RoomEvent, WorkflowGone
 from common.status_callback import PATH_PREFIX, BadCallbackPath, workflow_id_in_path
+from roomkeeper.gateway.bodies import Refused, bounded_body, clip
+from roomkeeper.gateway.calcom import calcom_router
 from roomkeeper.gateway.callbacks import BadCallback, room_event_from_callback
+from roomkeeper.gateway.config import GatewayConfig
+from roomkeeper.gateway.meetings_api import meetings_router
+from roomkeeper.meeting_client import MeetingClient
 from twilio_video.signature import is_valid_signature
 
 log = logging.getLogger(__name__)
-
-#: Twilio's status callbacks are a few hundred bytes; this is generous and still cheap to parse.
-MAX_BODY_BYTES = 64 * 1024
-
-#: How much of a request-derived text (a URL, an id) a message or log line quotes.
-_SHOWN = 200
-
-
-def _clip(text: str) -> str:
-    """``text``, cut short if long: a refusal's message and log line stay small whatever was sent."""
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}… ({len(text)} characters)"
 
 
 class _AnyText(Convertor[str]):
@@ -75,40 +67,12 @@ class Signaller(Protocol):
     async def room_event(self, workflow_id: str, event: RoomEvent) -> None: ...
 
 
-@dataclass(frozen=True)
-class GatewayConfig:
-    """What the gateway needs to know: where Twilio reaches it and how Twilio signs."""
-
-    #: The base URL Twilio calls (``ROOMKEEPER_PUBLIC_URL``); signatures are checked against it.
-    public_url: str
-    #: The account's auth token: Twilio signs callbacks with it even when the API uses a key.
-    #: Kept out of the repr, so no log or traceback of the config shows it.
-    auth_token: str = field(repr=False)
-    #: Largest callback body read, and largest request target (path + query) accepted, in bytes.
-    max_body_bytes: int = MAX_BODY_BYTES
-
-
-class _Refused(Exception):
-    """A request the gateway answers with a 4xx; ``message`` says what is wrong."""
-
-    def __init__(self, status_code: int, message: str, *, close: bool = False) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
-        #: Close the connection after answering, so the rest of an oversized body is never read.
-        self.close = close
-
-    def response(self) -> JSONResponse:
-        headers = {"Connection": "close"} if self.close else None
-        return JSONResponse({"error": self.message}, status_code=self.status_code, headers=headers)
-
-
 def _form_pairs(text: str, what: str) -> list[tuple[str, str]]:
     try:
         # Strict: the default would turn bad %-escapes into U+FFFD and sign something nobody sent.
         return parse_qsl(text, keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
-        raise _Refused(400, f"the {what}'s percent-escapes are not UTF-8") from None
+        raise Refused(400, f"the {what}'s percent-escapes are not UTF-8") from None
 
 
 def _request_target(request: Request, limit: int) -> tuple[str, str]:
@@ -117,45 +81,20 @@ def _request_target(request: Request, limit: int) -> tuple[str, str]:
     raw_path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
     raw_query: bytes = request.scope.get("query_string", b"")
     if len(raw_path) + len(raw_query) > limit:
-        raise _Refused(
+        raise Refused(
             414, f"the request target is {len(raw_path) + len(raw_query)} bytes; the limit is {limit} bytes"
         )
     try:
         return raw_path.decode("utf-8"), raw_query.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Refused(400, "the request target is not UTF-8") from None
+        raise Refused(400, "the request target is not UTF-8") from None
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    """The request body, refused (413) as soon as it is known to exceed ``limit`` bytes.
-
-    ``Content-Length`` is checked before reading anything; the streamed body is counted too, because a
-    chunked body has no length and a declared one need not be the truth.
-    """
-    declared = request.headers.getlist("content-length")
-    if declared:
-        value = declared[0].strip()
-        if len(declared) > 1 or not (value.isascii() and value.isdigit()):
-            raise _Refused(400, "Content-Length is not a single whole number")
-        # The digit count first: int() of a huge string is slow and, past 4300 digits, an error.
-        if len(value.lstrip("0")) > len(str(limit)) or int(value) > limit:
-            shown = value if len(value) <= 20 else value[:20] + "…"
-            raise _Refused(413, f"Content-Length is {shown}; the limit is {limit} bytes", close=True)
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _Refused(413, f"the body is longer than the limit of {limit} bytes", close=True)
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise _Refused(400, "the client disconnected before sending the whole body") from None
-    return b"".join(chunks)
-
-
-def create_gateway(config: GatewayConfig, signaller: Signaller) -> FastAPI:
-    """The gateway app: ``/healthz`` and the status callback endpoint, signalling through ``signaller``."""
+def create_gateway(
+    config: GatewayConfig, signaller: Signaller, meetings: MeetingClient | None = None
+) -> FastAPI:
+    """The gateway app: ``/healthz`` and the status callback endpoint, signalling through ``signaller``;
+    with ``meetings``, also the meetings API and the Cal.com webhook."""
     app = FastAPI(title="roomkeeper gateway", docs_url="/docs", redoc_url=None)
     public_url = config.public_url.rstrip("/")
     limit = config.max_body_bytes
@@ -164,7 +103,7 @@ def create_gateway(config: GatewayConfig, signaller: Signaller) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Unknown paths and methods get the same {"error": ...} body as every other refusal.
         return JSONResponse(
-            {"error": f"{exc.detail}: {request.method} {_clip(request.url.path)}"},
+            {"error": f"{exc.detail}: {request.method} {clip(request.url.path)}"},
             status_code=exc.status_code,
             headers=exc.headers,
         )
@@ -183,20 +122,20 @@ def create_gateway(config: GatewayConfig, signaller: Signaller) -> FastAPI:
         try:
             raw_path, raw_query = _request_target(request, limit)
             if not raw_path.startswith(PATH_PREFIX):
-                raise _Refused(404, f"the path must start with {PATH_PREFIX} literally, without escapes")
+                raise Refused(404, f"the path must start with {PATH_PREFIX} literally, without escapes")
             try:
                 workflow_id = workflow_id_in_path(raw_path)
             except BadCallbackPath as exc:
-                raise _Refused(404, f"no workflow named in the path: {exc}") from None
+                raise Refused(404, f"no workflow named in the path: {exc}") from None
             return await _callback(request, workflow_id, raw_path, raw_query)
-        except _Refused as refusal:
+        except Refused as refusal:
             # %r throughout: the id and message come from the request and may hold CR/LF or escapes.
             log.warning(
                 "refused status callback %s for workflow %r: %d %r",
                 request.method,
-                None if workflow_id is None else _clip(workflow_id),
+                None if workflow_id is None else clip(workflow_id),
                 refusal.status_code,
-                _clip(refusal.message),
+                clip(refusal.message),
             )
             return refusal.response()
 
@@ -204,9 +143,9 @@ def create_gateway(config: GatewayConfig, signaller: Signaller) -> FastAPI:
         signed_url = public_url + raw_path + (f"?{raw_query}" if raw_query else "")
         if request.method == "POST":
             try:
-                body = (await _bounded_body(request, limit)).decode("utf-8")
+                body = (await bounded_body(request, limit)).decode("utf-8")
             except UnicodeDecodeError:
-                raise _Refused(400, "the body is not UTF-8") from None
+                raise Refused(400, "the body is not UTF-8") from None
             form = _form_pairs(body, "body")
             signed_params = form
         else:  # GET: the parameters are in the query, which the signature covers as part of the URL
@@ -214,21 +153,21 @@ def create_gateway(config: GatewayConfig, signaller: Signaller) -> FastAPI:
             signed_params = []
         signatures = request.headers.getlist("x-twilio-signature")
         if not signatures:
-            raise _Refused(403, "the X-Twilio-Signature header is missing")
+            raise Refused(403, "the X-Twilio-Signature header is missing")
         if len(signatures) > 1:
-            raise _Refused(403, "the X-Twilio-Signature header is repeated")
+            raise Refused(403, "the X-Twilio-Signature header is repeated")
         if not signatures[0].isascii():
-            raise _Refused(403, "X-Twilio-Signature is not ASCII, so it is no signature Twilio made")
+            raise Refused(403, "X-Twilio-Signature is not ASCII, so it is no signature Twilio made")
         if not is_valid_signature(config.auth_token, signed_url, signed_params, signatures[0]):
-            raise _Refused(
+            raise Refused(
                 403,
-                f"X-Twilio-Signature does not match a signature of {_clip(signed_url)} and the parameters "
+                f"X-Twilio-Signature does not match a signature of {clip(signed_url)} and the parameters "
                 "with the account's auth token",
             )
         try:
             event = room_event_from_callback(form)
         except BadCallback as exc:
-            raise _Refused(400, f"malformed status callback: {exc}") from None
+            raise Refused(400, f"malformed status callback: {exc}") from None
         if event is None:
             return JSONResponse({"ignored": dict(form).get("StatusCallbackEvent")}, status_code=200)
         try:
@@ -238,9 +177,12 @@ def create_gateway(config: GatewayConfig, signaller: Signaller) -> FastAPI:
         except RPCError as error:
             if error.status is RPCStatusCode.INVALID_ARGUMENT:
                 # Temporal refuses the id itself (too long, say): asking again would not help.
-                raise _Refused(400, f"Temporal refused the signal: {error}") from None
-            log.error("could not signal %r: %r", _clip(workflow_id), _clip(str(error)))
+                raise Refused(400, f"Temporal refused the signal: {error}") from None
+            log.error("could not signal %r: %r", clip(workflow_id), clip(str(error)))
             return JSONResponse({"error": "Temporal is unavailable; try again"}, status_code=503)
         return JSONResponse({"signalled": workflow_id, "event": event.kind.value}, status_code=202)
 
+    if meetings is not None:
+        app.include_router(meetings_router(config, meetings))
+        app.include_router(calcom_router(config, meetings))
     return app

@@ -10,8 +10,14 @@ from pydantic import SecretStr
 
 from common.room_events import MeetingSignaller
 from common.settings import ConfigurationError, Settings, exit_for, settings_or_exit
-from roomkeeper.gateway.app import GatewayConfig, create_gateway
+from roomkeeper.gateway.app import create_gateway
+from roomkeeper.gateway.config import GatewayConfig
+from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.serving import bind, exit_after, serve
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
 
 
 def _auth_token(settings: Settings) -> SecretStr:
@@ -36,8 +42,14 @@ async def _serve(settings: Settings, auth_token: SecretStr, host: str, port: int
     except RuntimeError as error:
         raise SystemExit(f"roomkeeper gateway: cannot connect to Temporal: {error}") from None
     app = create_gateway(
-        GatewayConfig(settings.public_url, auth_token.get_secret_value()),
+        GatewayConfig(
+            settings.public_url,
+            auth_token.get_secret_value(),
+            api_token=_secret(settings.api_token),
+            calcom_webhook_secret=_secret(settings.calcom_webhook_secret),
+        ),
         MeetingSignaller(client),
+        MeetingClient(client, settings.task_queue),
     )
     _server, task = await serve(app, bind(host, port), log_level="info")
     logging.getLogger("roomkeeper.gateway").info(

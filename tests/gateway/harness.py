@@ -18,7 +18,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from common.room_events import RoomEvent, WorkflowGone
 from common.status_callback import status_callback_url
 from emulator.credentials import TEST_AUTH_TOKEN
-from roomkeeper.gateway.app import GatewayConfig, create_gateway
+from roomkeeper.gateway.app import create_gateway
+from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.serving import ThreadedServer, serve_in_thread
 from twilio_video.signature import compute_signature
 

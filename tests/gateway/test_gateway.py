@@ -12,7 +12,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from emulator.credentials import TEST_AUTH_TOKEN
-from roomkeeper.gateway.app import MAX_BODY_BYTES
+from roomkeeper.gateway.config import MAX_BODY_BYTES
 from tests.gateway.harness import CONNECTED, Gateway, RawConnection, running_gateway
 from twilio_video.signature import compute_signature
 

@@ -25,7 +25,8 @@ from common.room_events import MeetingSignaller
 from emulator.app import EmulatorConfig
 from emulator.clock import ManualClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from roomkeeper.gateway.app import GatewayConfig, create_gateway
+from roomkeeper.gateway.app import create_gateway
+from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.serving import bind, serve
 from roomkeeper.worker import running_worker
 from tests.support import RunningEmulator, emulator_settings, running_emulator

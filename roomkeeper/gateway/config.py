@@ -1,0 +1,25 @@
+"""What the gateway is told at start: where Twilio reaches it and the secrets it checks requests with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Twilio's status callbacks are a few hundred bytes; this is generous and still cheap to parse.
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """What the gateway needs to know: where Twilio reaches it and how Twilio signs."""
+
+    #: The base URL Twilio calls (``ROOMKEEPER_PUBLIC_URL``); signatures are checked against it.
+    public_url: str
+    #: The account's auth token: Twilio signs callbacks with it even when the API uses a key.
+    #: Kept out of the repr, so no log or traceback of the config shows it.
+    auth_token: str = field(repr=False)
+    #: Largest callback body read, and largest request target (path + query) accepted, in bytes.
+    max_body_bytes: int = MAX_BODY_BYTES
+    #: The meetings and calendars API's bearer token (``ROOMKEEPER_API_TOKEN``); None refuses writes.
+    api_token: str | None = field(default=None, repr=False)
+    #: Cal.com's webhook secret (``CALCOM_WEBHOOK_SECRET``); None refuses every Cal.com delivery.
+    calcom_webhook_secret: str | None = field(default=None, repr=False)

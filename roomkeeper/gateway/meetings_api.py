@@ -1,0 +1,12 @@
+"""The meetings API: ``/meetings`` routes on the meeting client (placeholder: built by issue 9)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from roomkeeper.gateway.config import GatewayConfig
+from roomkeeper.meeting_client import MeetingClient
+
+
+def meetings_router(config: GatewayConfig, meetings: MeetingClient) -> APIRouter:
+    return APIRouter()
