@@ -216,19 +216,17 @@ async def test_changes_made_while_temporal_was_down_reach_their_meetings(
                     return all(s.phase is Phase.OPEN for s in await statuses(handles))
 
                 await eventually(all_open, "every meeting's room to open")
-                failed_before = reconcile_errors("open_meetings")
 
                 await servers.pop().shutdown()
                 stopped = time.monotonic()
                 for i in range(MEETINGS):
                     join(live_emulator, f"outage-{i}", "alice")
 
-                async def outage_noticed() -> bool:
-                    return reconcile_errors("open_meetings") > failed_before
-
-                await eventually(outage_noticed, "the sweep to fail reading the open meetings")
-                # Longer than the sweep's heartbeat timeout, the worse case: on its return Temporal also
-                # times out the running attempt, and the retry takes over the sweep.
+                # The outage lasts longer than the sweep's heartbeat timeout, the worse case: the SDK
+                # gives up on the running sweep attempt (it cannot heartbeat), Temporal times it out
+                # on its return, and the retry takes over. Whether the attempt saw a failed visibility
+                # read before that depends on the machine's speed, so it is not asserted here (the
+                # test above checks the sweep's own handling of failed reads).
                 outage = heartbeat_timeout(SWEEP).total_seconds() + 2
                 await asyncio.sleep(max(0.0, outage - (time.monotonic() - stopped)))
                 servers.append(await start_dev_server(port, db))
