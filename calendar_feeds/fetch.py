@@ -19,24 +19,14 @@ from urllib.parse import unquote, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from calendar_feeds.occurrences import MAX_FEED_BYTES, FeedError
+from calendar_feeds.models import FeedError, Validators
+from calendar_feeds.occurrences import MAX_FEED_BYTES
 
 #: Seconds a whole fetch may take.
 FETCH_TIMEOUT = 30.0
 #: Redirects followed (Google and Outlook use one or two).
 MAX_REDIRECTS = 5
 USER_AGENT = "roomkeeper-calendar-sync (+https://github.com/roomkeeper)"
-
-
-class Validators(BaseModel):
-    """What the previous fetch answered with, for a conditional request."""
-
-    model_config = ConfigDict(frozen=True)
-
-    etag: str | None = None
-    last_modified: str | None = None
-    #: SHA-256 of the body: a server that ignores conditional requests still costs no re-sync.
-    digest: str | None = None
 
 
 class Fetched(BaseModel):

@@ -18,9 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from calendar_feeds.models import Expansion, FeedError, FeedOptions, Occurrence, Skipped, zone
 
 #: Largest feed accepted, in bytes (a year of a busy person's calendar is a few hundred KiB).
 MAX_FEED_BYTES = 5 * 1024 * 1024
@@ -35,85 +34,6 @@ MAX_OCCURRENCES = 2_000
 REFUSED_FREQUENCIES = frozenset({"SECONDLY", "MINUTELY"})
 #: Longest title kept (the meeting's own limit).
 MAX_TITLE = 200
-
-
-class FeedError(ValueError):
-    """The feed cannot be used as it is; the message says why, in one line."""
-
-
-class FeedOptions(BaseModel):
-    """How a feed's events become meetings, where RFC 5545 leaves the choice to the reader."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    horizon: timedelta = Field(timedelta(days=14), description="How far ahead occurrences become meetings.")
-    timezone: str | None = Field(
-        None,
-        description="IANA zone for floating times when the feed has no `X-WR-TIMEZONE` "
-        "(without either, floating events are skipped and reported).",
-    )
-    include_all_day: bool = Field(
-        False, description="Make all-day events meetings lasting their whole day(s), in the feed's zone."
-    )
-    include_free: bool = Field(False, description="Also make meetings of events marked `TRANSP:TRANSPARENT`.")
-    default_duration: timedelta = Field(
-        timedelta(minutes=30), description="Length of an event that has neither `DTEND` nor `DURATION`."
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            _zone(value)
-        return value
-
-
-class Occurrence(BaseModel):
-    """One occurrence of an event, in UTC. ``key`` is stable across edits of the same instance."""
-
-    model_config = ConfigDict(frozen=True)
-
-    uid: str
-    #: The instance's RECURRENCE-ID (its original start) in UTC, or None for a non-recurring event.
-    recurrence_id: str | None
-    start: AwareDatetime
-    end: AwareDatetime
-    title: str
-    #: The component's SEQUENCE: higher means a later edit by the organiser.
-    sequence: int = 0
-    #: STATUS:CANCELLED (a cancelled instance, or a cancelled event).
-    cancelled: bool = False
-    #: The zone the event is written in (its TZID, X-WR-TIMEZONE or the configured zone), if any.
-    zone: str | None = None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.uid, self.recurrence_id or "")
-
-
-class Skipped(BaseModel):
-    """An event deliberately not turned into meetings, and why (shown in the sync's status)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    uid: str
-    reason: str
-
-
-class Expansion(BaseModel):
-    """What a feed holds within ``[window_start, window_end)``."""
-
-    occurrences: list[Occurrence]
-    skipped: list[Skipped] = Field(default_factory=list)
-    #: The feed's own zone (X-WR-TIMEZONE), if it names one.
-    feed_zone: str | None = None
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FeedError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
 
 
 _LINE_START = re.compile(rb"^(BEGIN|END):", re.IGNORECASE | re.MULTILINE)
@@ -164,14 +84,14 @@ def expand(data: bytes, window_start: datetime, options: FeedOptions) -> Expansi
     if not isinstance(calendar, icalendar.Calendar):
         raise FeedError("not a valid iCalendar feed: the top component is not a VCALENDAR")
     feed_zone_name = _text(calendar.get("X-WR-TIMEZONE"))
-    feed_zone = _zone(feed_zone_name) if feed_zone_name else None
+    feed_zone = zone(feed_zone_name) if feed_zone_name else None
     try:
         # Google writes UTC (or floating) times and names the calendar's zone in X-WR-TIMEZONE; the
         # library rewrites them into that zone so recurrences expand across DST as the user sees them.
         calendar = x_wr_timezone.to_standard(calendar)
     except Exception as error:
         raise FeedError(f"cannot apply X-WR-TIMEZONE {feed_zone_name!r}: {_one_line(error)}") from None
-    floating_zone = feed_zone or (_zone(options.timezone) if options.timezone else None)
+    floating_zone = feed_zone or (zone(options.timezone) if options.timezone else None)
     cancel_all = _text(calendar.get("METHOD")).upper() == "CANCEL"
     skipped = _drop_incomplete(calendar)
     reading = _Reading(options, floating_zone, cancel_all, *_series(calendar.walk("VEVENT")))
@@ -248,7 +168,11 @@ class _Reading:
             end = _instant(end_value, floating_zone)
         if end <= start:
             end = start + options.default_duration
-        recurrence_id = _original_start(component, self.overrides.get(uid, []), floating_zone)
+        recurrence_id = (
+            _original_start(component, self.overrides.get(uid, []), floating_zone)
+            if _recurs(master) or uid in self.overrides
+            else None  # the library gives single events a RECURRENCE-ID too; a move must keep the key
+        )
         return Occurrence(
             uid=uid,
             recurrence_id=recurrence_id,
@@ -323,6 +247,10 @@ def _series(events: Iterable[Any]) -> tuple[dict[str, Any], dict[str, list[Any]]
         else:
             found.setdefault(uid, event)
     return found, overrides
+
+
+def _recurs(master: Any) -> bool:
+    return master is not None and ("RRULE" in master or "RDATE" in master)
 
 
 def _has_end(event: Any) -> bool:

@@ -19,7 +19,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from calendar_feeds.occurrences import Expansion, FeedError, FeedOptions, expand
+from calendar_feeds.models import Expansion, FeedError, FeedOptions
+from calendar_feeds.occurrences import expand
 
 #: Wall-clock seconds an expansion may take (a 2,000-occurrence feed takes well under one).
 DEFAULT_TIMEOUT = 20.0

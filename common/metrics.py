@@ -51,6 +51,12 @@ PARTICIPANTS_EVICTED = Counter(
     "Participants roomkeeper disconnected, by reason.",
     ["task_queue", "reason"],
 )
+CALENDAR_FETCHES = Counter(
+    "roomkeeper_calendar_fetches",
+    "Calendar feed fetches, by result: changed (parsed and reconciled), unchanged (304 or same bytes), "
+    "failed (nothing was changed; the feed is tried again next period).",
+    ["task_queue", "feed", "result"],
+)
 ROOM_END_LAG = Histogram(
     "roomkeeper_room_end_lag_seconds",
     "Twilio's confirmation of the room's completion minus the meeting's scheduled end "

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9464, ge=0, le=65535, validation_alias=_env("ROOMKEEPER_METRICS_PORT"))
     calcom_webhook_secret: SecretStr | None = Field(None, validation_alias=_env("CALCOM_WEBHOOK_SECRET"))
     api_token: SecretStr | None = Field(None, validation_alias=_env("ROOMKEEPER_API_TOKEN"))
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("ROOMKEEPER_SECRET_KEY"))
 
     @field_validator("twilio_account_sid")
     @classmethod

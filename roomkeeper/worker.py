@@ -17,34 +17,48 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Interceptor, Worker
 
+from activities.calendar import CalendarActivities
 from activities.outcome import record_meeting_outcome
 from activities.reconcile import ReconcileActivities
 from activities.rooms import RoomActivities
 from activities.sweeper import SweepConfig
+from calendar_feeds.fetch import http_client as calendar_http_client
 from common.metrics import PrometheusRequestObserver
+from common.sealing import Sealer
 from common.settings import ConfigurationError, Settings, exit_for, settings_or_exit
 from common.temporal import connect
+from roomkeeper.calendar_changes import CalendarChangeActivities
 from roomkeeper.census import count_meetings_by_phase
+from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.metrics_server import start_observability
 from roomkeeper.serving import exit_after, run_until_signalled
 from twilio_video.client import VideoClient
+from workflows.calendar_feed import CalendarFeedWorkflow
 from workflows.meeting import MeetingWorkflow
 from workflows.reconciler import RoomReconciler, reconciler_id
 
 log = logging.getLogger("roomkeeper.worker")
 
-WORKFLOWS: Sequence[type] = (MeetingWorkflow, RoomReconciler)
+WORKFLOWS: Sequence[type] = (MeetingWorkflow, RoomReconciler, CalendarFeedWorkflow)
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 DEFAULT_SWEEP = SweepConfig()
 
 
-def activities_for(rooms: RoomActivities, reconcile: ReconcileActivities) -> list[Any]:
+def activities_for(
+    rooms: RoomActivities,
+    reconcile: ReconcileActivities,
+    calendars: CalendarActivities,
+    calendar_changes: CalendarChangeActivities,
+) -> list[Any]:
     """Every activity the worker registers; tests build their workers from the same list."""
     return [
+        calendars.fetch_feed,
+        calendar_changes.apply,
         rooms.create_room,
         rooms.fetch_room,
         rooms.complete_room,
@@ -54,6 +68,10 @@ def activities_for(rooms: RoomActivities, reconcile: ReconcileActivities) -> lis
         reconcile.reconcile_rooms,
         record_meeting_outcome,
     ]
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
 
 
 def video_client(settings: Settings) -> VideoClient:
@@ -76,15 +94,19 @@ async def running_worker(
     and the meetings-by-phase gauge kept current."""
     rooms = RoomActivities(video, settings.public_url)
     reconcile = ReconcileActivities(video, client, settings.task_queue)
+    feeds_http = calendar_http_client()
+    sealer = Sealer.from_setting(_secret(settings.secret_key))
+    calendars = CalendarActivities(feeds_http, sealer)
+    calendar_changes = CalendarChangeActivities(MeetingClient(client, settings.task_queue))
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities_for(rooms, reconcile),
+        activities=activities_for(rooms, reconcile, calendars, calendar_changes),
         graceful_shutdown_timeout=graceful_shutdown,
         interceptors=interceptors,
     )
-    async with worker:
+    async with feeds_http, worker:
         if sweep is not None:
             await client.start_workflow(
                 RoomReconciler.run,

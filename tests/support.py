@@ -90,6 +90,10 @@ class RunningEmulator:
         return result
 
 
+#: The tests' ROOMKEEPER_SECRET_KEY (a Fernet key), so no test creates the per-user key file.
+TEST_SECRET_KEY = "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMhISE="
+
+
 def emulator_settings(emulator_url: str, task_queue: str, public_url: str) -> Settings:
     """A worker's settings for the emulator's test account (no .env read)."""
     return Settings(
@@ -99,6 +103,7 @@ def emulator_settings(emulator_url: str, task_queue: str, public_url: str) -> Se
         twilio_video_base_url=emulator_url,
         task_queue=task_queue,
         public_url=public_url,
+        secret_key=TEST_SECRET_KEY,
     )
 
 

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from calendar_feeds.fetch import Validators, fetch, http_client, redacted, validate_source
-from calendar_feeds.occurrences import FeedError, FeedOptions
+from calendar_feeds.fetch import fetch, http_client, redacted, validate_source
+from calendar_feeds.models import FeedError, FeedOptions, Validators
 from calendar_feeds.sandbox import expand_isolated
 from roomkeeper.serving import serve_in_thread
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from calendar_feeds.occurrences import Expansion, FeedError, FeedOptions, check_shape, expand
+from calendar_feeds.models import Expansion, FeedError, FeedOptions
+from calendar_feeds.occurrences import check_shape, expand
 
 FEEDS = Path(__file__).parent / "feeds"
 WINDOW = datetime(2026, 10, 1, tzinfo=UTC)
@@ -85,6 +86,8 @@ def test_all_day_floating_free_and_endless_events_by_default() -> None:
         ("duration@example.com", "2026-10-23T13:00:00+00:00", "2026-10-23T13:45:00+00:00"),
         ("this-and-future@example.com", "2026-10-23T15:00:00+00:00", "2026-10-23T15:30:00+00:00"),
     ]
+    # A single event's key has no recurrence id, so moving it keeps its meeting.
+    assert {o.recurrence_id for o in found.occurrences if not o.uid.startswith("this-and")} == {None}
     daily = [o.recurrence_id for o in found.occurrences if o.uid.startswith("this-and-future")]
     assert daily == [f"2026-10-{day}T14:00:00+00:00" for day in (19, 20, 21, 22, 23)]
     assert [(s.uid, s.reason) for s in found.skipped] == [
