@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, RootModel, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, RootModel, StringConstraints
 
 from calendar_feeds.models import FeedOptions, Occurrence, Skipped, Validators
 from workflows.meeting_input import FrozenModel, MeetingSpec, RoomEndsEarly, RoomSpec
@@ -24,7 +24,21 @@ CHANGES_PER_BATCH = 50
 #: How far back a sync looks, so a meeting under way is still seen (and can be cancelled or moved).
 LOOKBACK = timedelta(days=1)
 
-FeedName = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+#: Names the gateway's ``/calendars/<name>`` routes use for something else.
+RESERVED_FEED_NAMES = frozenset({"calcom"})
+
+
+def _not_reserved(name: str) -> str:
+    if name in RESERVED_FEED_NAMES:
+        raise ValueError(f"{name!r} is reserved (the gateway's /calendars/{name} is another door)")
+    return name
+
+
+FeedName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$"),
+    AfterValidator(_not_reserved),
+]
 
 
 def feed_workflow_id(name: str) -> str:
