@@ -67,6 +67,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     gateway_parser.add_argument("--port", type=int, default=8000)
     gateway_parser.set_defaults(handler=_run_gateway)
 
+    meeting_parser = commands.add_parser(
+        "meeting",
+        help="schedule, inspect and steer meetings (on Temporal; --json for scripts)",
+        description="Schedule meetings and steer them through their life: status, list, extend, "
+        "reschedule, end, cancel. Talks to Temporal directly (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, "
+        "ROOMKEEPER_TASK_QUEUE); see docs/cli.md.",
+    )
+    if wanted("meeting"):
+        from roomkeeper import meeting_cli
+
+        meeting_cli.add_arguments(meeting_parser)
+    meeting_parser.set_defaults(handler=_run_meeting)
     return parser
 
 
@@ -94,14 +106,23 @@ def _run_gateway(args: argparse.Namespace) -> int:
     run(args.host, args.port)
 
 
+def _run_meeting(args: argparse.Namespace) -> int:
+    from roomkeeper import meeting_cli
+
+    return meeting_cli.run(args)
+
+
 def _command_in(argv: Sequence[str]) -> str:
     """The subcommand ``argv`` runs: its first word that is not an option ("" for none, e.g. --help)."""
     return next((word for word in argv if not word.startswith("-")), "")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``roomkeeper ARGV``; without ``argv`` (the console script, ``python -m``), the process's own
+    arguments, and the subcommand may then end the process itself (``owns_process``)."""
     words = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_in(words)).parse_args(words)
+    args.owns_process = argv is None
     handler: Command = args.handler
     return handler(args)
 
