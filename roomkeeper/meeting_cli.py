@@ -36,7 +36,6 @@ from roomkeeper import when
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
-    from temporalio.client import Client
 
     from roomkeeper.meeting_client import MeetingClient
     from workflows.meeting_status import MeetingStatus
@@ -455,34 +454,24 @@ async def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
 async def _client(current: Run) -> MeetingClient:
     """Settings (flags over environment), then a bounded connection to Temporal."""
     from common.settings import ConfigurationError, load_settings
-    from common.temporal import connect_config
+    from common.temporal import connect, connect_config
     from roomkeeper.meeting_client import MeetingClient
 
     args = current.args
     overrides = {"task_queue": args.task_queue} if args.task_queue is not None else {}
+    where = {"address": args.address, "namespace": args.namespace}
     try:
         settings = load_settings(**overrides)
-        config = connect_config(settings, address=args.address, namespace=args.namespace)
+        current.address = str(connect_config(settings, **where)["target_host"])
     except ConfigurationError as error:
         raise Problem(error.problems) from None
     except Exception as error:  # Temporal's env config: a bad profile or config file
         raise Problem(f"Temporal's client configuration: {_first_line(error)}") from None
-    current.address = str(config["target_host"])
     current.task_queue = settings.task_queue
-    client = await _connect(current, config)
-    return MeetingClient(client, settings.task_queue, rpc_timeout=TEMPORAL_TIMEOUT)
-
-
-async def _connect(current: Run, config: dict[str, Any]) -> Client:
-    from temporalio.client import Client
-
-    from common.temporal import DATA_CONVERTER
-
     unreachable = f"cannot reach Temporal at {current.address}: "
     try:
-        return await asyncio.wait_for(
-            Client.connect(**config, data_converter=DATA_CONVERTER), TEMPORAL_TIMEOUT.total_seconds()
-        )
+        # Bounded: the SDK keeps retrying a silent address for much longer than anyone waits.
+        client = await asyncio.wait_for(connect(settings, **where), TEMPORAL_TIMEOUT.total_seconds())
     except TimeoutError:
         raise Problem(
             unreachable + f"no answer within {TEMPORAL_TIMEOUT.total_seconds():g} s", EXIT_FAILED
@@ -491,6 +480,7 @@ async def _connect(current: Run, config: dict[str, Any]) -> Client:
         raise Problem(f"cannot use Temporal address {current.address!r}: {_first_line(error)}") from None
     except RuntimeError as error:
         raise Problem(unreachable + _connect_reason(error), EXIT_FAILED) from None
+    return MeetingClient(client, settings.task_queue, rpc_timeout=TEMPORAL_TIMEOUT)
 
 
 def _first_line(error: BaseException) -> str:

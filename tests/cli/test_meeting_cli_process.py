@@ -46,6 +46,13 @@ async def test_the_script_schedules_shows_and_fails_in_one_line(stack: Stack) ->
         TEMPORAL_ADDRESS=on(stack)[1], ROOMKEEPER_TASK_QUEUE=stack.task_queue,
     )  # fmt: skip
     assert ran.code == 0 and "phase      scheduled" in ran.out.splitlines(), ran
+    # ... and the flags win over it (over Temporal's env config too, which reads the same variables).
+    ran = await script(
+        "meeting", "status", meeting_id, *on(stack),
+        TEMPORAL_ADDRESS=f"127.0.0.1:{closed_port()}", TEMPORAL_NAMESPACE="elsewhere",
+        ROOMKEEPER_TASK_QUEUE="not-this-one",
+    )  # fmt: skip
+    assert ran.code == 0 and "phase      scheduled" in ran.out.splitlines(), ran
 
     failures = {
         ("meeting", "status", "nobody-home", *on(stack)): (
