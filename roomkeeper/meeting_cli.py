@@ -870,6 +870,6 @@ async def _cancel(current: Run) -> None:
         current.print(meeting_output.as_json(result))
     else:
         current.print(
-            f"cancelled {args.meeting_id}: no room opens, and an open one is being completed "
+            f"cancelled {args.meeting_id}: it opens no room, and completes one already open "
             f"(see roomkeeper meeting status {args.meeting_id})\n"
         )

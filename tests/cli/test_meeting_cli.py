@@ -301,7 +301,11 @@ async def test_list_filters_sorts_and_follows_pages(stack: Stack, monkeypatch: p
                 "--duration", "30m", *on(stack),
             )
         )  # fmt: skip
-    ok(await meeting("cancel", ids[0], *on(stack)))
+    ran = ok(await meeting("cancel", ids[0], *on(stack)))
+    assert ran.out == (
+        f"cancelled {ids[0]}: it opens no room, and completes one already open "
+        f"(see roomkeeper meeting status {ids[0]})\n"
+    )
     await handle(stack, ids[0]).result()
     window = ["--from", base.isoformat(), "--to", (base + timedelta(hours=3)).isoformat()]
 
