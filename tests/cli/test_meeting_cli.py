@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 from pydantic import TypeAdapter
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from roomkeeper import cli, meeting_cli
@@ -358,3 +358,21 @@ async def test_main_runs_the_subcommand_in_its_own_event_loop(
     assert MeetingStatus.model_validate_json(capsys.readouterr().out).phase is Phase.SCHEDULED
     assert await asyncio.to_thread(cli.main, ["meeting", "cancel", meeting_id, *on(stack)]) == 0
     await handle(stack, meeting_id).result()
+
+
+async def test_the_status_of_an_invalid_meeting_says_why(stack: Stack) -> None:
+    # Started by hand (the temporal CLI, say) with a spec the CLI itself would have refused.
+    meeting_id = unique("invalid")
+    start = datetime.now(UTC) + timedelta(hours=1)
+    bad = {"meeting_id": meeting_id, "start_time": start.isoformat(), "end_time": start.isoformat()}
+    handle = await stack.env.client.start_workflow(
+        "MeetingWorkflow", bad, id=f"meeting-{meeting_id}", task_queue=stack.task_queue
+    )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    ran = await meeting("status", meeting_id, *on(stack))
+    assert (ran.code, ran.out) == (1, ""), ran
+    assert ran.err == (
+        f"roomkeeper meeting status: invalid meeting: input: end_time {start.isoformat()} must be after "
+        f"start_time {start.isoformat()}\n"
+    )
