@@ -12,6 +12,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
@@ -27,6 +28,7 @@ async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
         yield running
 
 
+@pytest.mark.slow  # nine processes, each importing the Temporal SDK
 async def test_the_script_schedules_shows_and_fails_in_one_line(stack: Stack) -> None:
     meeting_id = f"script-{uuid.uuid4().hex[:8]}"
     ran = await script(
