@@ -1,21 +1,25 @@
 """The ``roomkeeper`` command: one entry point for every part of the stack.
 
-Subcommands arrive with the parts they run; each documents itself with ``--help``.
+Subcommands arrive with the parts they run; each documents itself with ``--help``. Only the subcommand
+being run has its options built (and its modules imported): ``dev`` and ``emulator`` pull in the
+emulator, uvicorn and the Temporal test server, which would slow down every ``roomkeeper meeting …``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-
-import emulator.cli
-from roomkeeper import devstack
+from collections.abc import Callable, Sequence
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``command`` given) one whose other subcommands are listed by name only."""
+
+    def wanted(name: str) -> bool:
+        return command is None or command == name
+
     parser = argparse.ArgumentParser(
         prog="roomkeeper",
         description="Scheduled meetings → Twilio Video rooms, driven through their whole life on Temporal.",
@@ -28,8 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="A stateful stand-in for video.twilio.com/v1 (Rooms, Participants) with a control "
         "surface under /emulator. See docs/emulator.md.",
     )
-    emulator.cli.add_arguments(emulator_parser)
-    emulator_parser.set_defaults(handler=emulator.cli.run)
+    if wanted("emulator"):
+        import emulator.cli
+
+        emulator.cli.add_arguments(emulator_parser)
+    emulator_parser.set_defaults(handler=_run_emulator)
 
     dev_parser = commands.add_parser(
         "dev",
@@ -37,8 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Temporal dev server (UI included), Twilio emulator, gateway and worker in one command. "
         "Ports default to Temporal 7233, UI 8233, gateway 8000, emulator 8088, metrics 9464.",
     )
-    devstack.add_arguments(dev_parser)
-    dev_parser.set_defaults(handler=devstack.run)
+    if wanted("dev"):
+        from roomkeeper import devstack
+
+        devstack.add_arguments(dev_parser)
+    dev_parser.set_defaults(handler=_run_dev)
 
     worker_parser = commands.add_parser(
         "worker",
@@ -56,7 +66,32 @@ def build_parser() -> argparse.ArgumentParser:
     gateway_parser.add_argument("--host", default="127.0.0.1")
     gateway_parser.add_argument("--port", type=int, default=8000)
     gateway_parser.set_defaults(handler=_run_gateway)
+
+    meeting_parser = commands.add_parser(
+        "meeting",
+        help="schedule, inspect and steer meetings (on Temporal; --json for scripts)",
+        description="Schedule meetings and steer them through their life: status, list, extend, "
+        "reschedule, end, cancel. Talks to Temporal directly (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, "
+        "ROOMKEEPER_TASK_QUEUE); see docs/cli.md.",
+    )
+    if wanted("meeting"):
+        from roomkeeper import meeting_cli
+
+        meeting_cli.add_arguments(meeting_parser)
+    meeting_parser.set_defaults(handler=_run_meeting)
     return parser
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    import emulator.cli
+
+    return emulator.cli.run(args)
+
+
+def _run_dev(args: argparse.Namespace) -> int:
+    from roomkeeper import devstack
+
+    return devstack.run(args)
 
 
 def _run_worker(_: argparse.Namespace) -> int:
@@ -71,8 +106,23 @@ def _run_gateway(args: argparse.Namespace) -> int:
     run(args.host, args.port)
 
 
+def _run_meeting(args: argparse.Namespace) -> int:
+    from roomkeeper import meeting_cli
+
+    return meeting_cli.run(args)
+
+
+def _command_in(argv: Sequence[str]) -> str:
+    """The subcommand ``argv`` runs: its first word that is not an option ("" for none, e.g. --help)."""
+    return next((word for word in argv if not word.startswith("-")), "")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run ``roomkeeper ARGV``; without ``argv`` (the console script, ``python -m``), the process's own
+    arguments, and the subcommand may then end the process itself (``owns_process``)."""
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command_in(words)).parse_args(words)
+    args.owns_process = argv is None
     handler: Command = args.handler
     return handler(args)
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from pydantic import AwareDatetime, BaseModel, Field
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -185,7 +186,8 @@ class MeetingClient:
         outlast ``rpc_timeout``, and a caller waiting on a dead Temporal must hear so promptly."""
         try:
             return await asyncio.wait_for(call, self._rpc_timeout.total_seconds())
-        except TimeoutError:
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            # The SDK's own deadline may come first: an update no worker takes (none is polling).
             raise TemporalUnavailable(
                 f"Temporal did not answer within {self._rpc_timeout.total_seconds():g} s"
             ) from None

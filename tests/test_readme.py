@@ -8,11 +8,13 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from roomkeeper.meeting_client import MeetingClient
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
 from workflows.meeting_status import Phase
@@ -20,9 +22,9 @@ from workflows.meeting_status import Phase
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def quick_start_blocks() -> list[str]:
+def quick_start_blocks(heading: str = "## A meeting from the Temporal CLI") -> list[str]:
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("## A meeting from the Temporal CLI", 1)[1].split("\n## ", 1)[0]
+    section = readme.split(heading, 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
 
 
@@ -65,3 +67,21 @@ async def test_the_quick_start_runs_as_written(stack: Stack) -> None:
     assert result.ended_by == "end_now" and result.room_sid is not None
     assert result.opened_at is not None and result.opened_at < result.scheduled_start
     assert stack.emulator.state.world.rooms[result.room_sid].status.value == "completed"
+
+
+async def test_the_one_line_meeting_runs_as_written(stack: Stack) -> None:
+    [block] = quick_start_blocks("## A meeting in one line")
+    out = await run_block(block, stack.env)
+    scheduled = re.search(
+        r"^scheduled (daily-standup-[a-z0-9]{6}) \(Daily standup\)$", out, flags=re.MULTILINE
+    )
+    assert scheduled, out
+    # The listing's header (its rows may lag a moment: visibility is eventually consistent).
+    assert ["ID", "PHASE", "START", "END", "TITLE"] in [line.split() for line in out.splitlines()], out
+    meeting_id = scheduled.group(1)
+    handle = stack.env.client.get_workflow_handle_for(MeetingWorkflow.run, f"meeting-{meeting_id}")
+    status = await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "the room to open")
+    assert status.end_time - status.start_time == timedelta(minutes=15)
+    # Ended here: a meeting left running would be picked up by the next test's worker on this queue.
+    summary = await MeetingClient(stack.env.client, stack.task_queue).end(meeting_id)
+    assert summary is not None and summary.ended_by == "end_now"
