@@ -36,7 +36,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from common.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID, quoted
 from workflows.meeting import MeetingWorkflow, search_attributes_for
-from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
+from workflows.meeting_control import CancelRequest, EndRequest, ExtendRequest, RescheduleRequest
 from workflows.meeting_input import MeetingSpec
 from workflows.meeting_state import MeetingInput
 from workflows.meeting_status import MeetingStatus, MeetingSummary, Phase
@@ -368,12 +368,16 @@ class MeetingClient:
         except (RPCError, RuntimeError) as error:
             raise await self._closed_or(error, meeting_id) from None
 
-    async def cancel(self, meeting_id: str, reason: str | None = None) -> None:
-        """Send the ``cancel`` signal. Raises ``MeetingRejected`` when the meeting is already over."""
+    async def cancel(
+        self, meeting_id: str, reason: str | None = None, *, revision: int | None = None
+    ) -> None:
+        """Send the ``cancel`` signal (of the source's ``revision``, if given: the meeting ignores a cancel
+        of an older revision than its own). Raises ``MeetingRejected`` when the meeting is already over."""
+        request = CancelRequest(reason=reason, revision=revision)
         try:
             await self._within(
                 self._handle(meeting_id).signal(
-                    MeetingWorkflow.cancel, EndRequest(reason=reason), rpc_timeout=self._rpc_timeout
+                    MeetingWorkflow.cancel, request, rpc_timeout=self._rpc_timeout
                 )
             )
         except (RPCError, RuntimeError) as error:
