@@ -4,6 +4,7 @@ series, at most one room at a time, whatever order or how often Cal.com delivers
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,10 +14,15 @@ import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from common.room_events import MeetingSignaller
+from emulator.credentials import TEST_AUTH_TOKEN
 from roomkeeper.calcom.bookings import meeting_id_for
 from roomkeeper.calcom.event_types import parse_event_types
-from roomkeeper.meeting_client import workflow_id
-from tests.calcom.deliveries import CalcomSender, Series
+from roomkeeper.gateway.app import create_gateway
+from roomkeeper.gateway.config import GatewayConfig
+from roomkeeper.meeting_client import MeetingClient, workflow_id
+from roomkeeper.serving import bind, serve
+from tests.calcom.deliveries import SECRET, CalcomSender, Series
 from tests.support import wait_until_async
 from tests.workflows.stack import Stack, meeting_stack
 from twilio_video.models import RoomStatus
@@ -37,7 +43,7 @@ EVENT_TYPES = parse_event_types(
 @pytest_asyncio.fixture
 async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     async with meeting_stack(
-        temporal_env, calcom_webhook_secret="whsec-calcom-test-4f1c9a", calcom_event_types=EVENT_TYPES
+        temporal_env, calcom_webhook_secret=SECRET, calcom_event_types=EVENT_TYPES
     ) as running:
         yield running
 
@@ -61,20 +67,25 @@ async def deliver(cal: CalcomSender, delivery: dict[str, Any], outcome: str) -> 
     return body
 
 
-async def runs(stack: Stack, series: Series) -> list[Any]:
-    """Every MeetingWorkflow execution on the stack's queue, seen by visibility (each run counts)."""
+async def runs(stack: Stack, series: Series | None = None) -> list[Any]:
+    """Every MeetingWorkflow execution on the stack's queue (of one series), seen by visibility (each
+    run counts)."""
     query = f"TaskQueue = '{stack.task_queue}' AND WorkflowType = 'MeetingWorkflow'"
+    if series is not None:
+        query += f" AND WorkflowId = '{workflow_id(meeting_id_for(series.ical_uid))}'"
     return [execution async for execution in stack.env.client.list_workflows(query)]
 
 
-async def one_meeting(stack: Stack, series: Series, *, runs_expected: int = 1) -> MeetingStatus:
+async def one_meeting(
+    stack: Stack, series: Series, *, runs_expected: int = 1, alone: bool = True
+) -> MeetingStatus:
     """The series has exactly one workflow id, with ``runs_expected`` runs in all, and at most one
-    room of it is in progress; returns its latest run's status."""
+    room of it is in progress; returns its latest run's status. ``alone``: no other meeting exists."""
     wanted = workflow_id(meeting_id_for(series.ical_uid))
 
     # Visibility is eventually consistent: wait until every run shows, then nothing else may.
     found = await wait_until_async(
-        lambda: runs(stack, series),
+        lambda: runs(stack, None if alone else series),
         lambda listed: len(listed) >= runs_expected,
         within=15,
         what=f"{runs_expected} run(s) of {wanted} listed",
@@ -188,6 +199,40 @@ async def test_other_triggers_are_acknowledged_and_ignored(
         "detail": f"roomkeeper does nothing on {trigger}",
     }
     assert await runs(stack, series) == []
+
+
+async def test_concurrent_deliveries_to_two_gateways_make_one_meeting_at_the_newest_revision(
+    stack: Stack, cal: CalcomSender
+) -> None:
+    # A second gateway on the same Temporal: its own process in production, so no shared lock.
+    config = GatewayConfig(
+        public_url="http://gateway-b.example", auth_token=TEST_AUTH_TOKEN, calcom_webhook_secret=SECRET
+    )
+    other = create_gateway(
+        config, MeetingSignaller(stack.env.client), MeetingClient(stack.env.client, stack.task_queue)
+    )
+    sock = bind()
+    server, serving = await serve(other, sock)
+    try:
+        other_cal = CalcomSender(f"http://127.0.0.1:{sock.getsockname()[1]}", stack.http)
+        start = now() + timedelta(hours=4)
+        series = [Series() for _ in range(3)]
+        for one in series:
+            created = one.created(start, start + timedelta(minutes=30))
+            moved = one.rescheduled(created, start + timedelta(hours=1), start + timedelta(hours=2))
+            responses = await asyncio.gather(
+                cal.send(created), other_cal.send(created), cal.send(moved), other_cal.send(moved)
+            )
+            outcomes = sorted(response.json()["outcome"] for response in responses)
+            assert all(response.status_code == 200 for response in responses), outcomes
+            assert set(outcomes) <= {"started", "unchanged", "rescheduled", "stale"}, outcomes
+        for one in series:
+            status = await one_meeting(stack, one, alone=False)
+            assert (status.revision, status.start_time) == (1, start + timedelta(hours=1))
+            await stack.meetings.cancel(status.meeting_id)
+    finally:
+        server.should_exit = True
+        await serving
 
 
 # ----------------------------------------------------------------------------- with a room open

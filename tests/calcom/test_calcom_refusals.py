@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import pytest_asyncio
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from common.temporal import DATA_CONVERTER
 from emulator.credentials import TEST_AUTH_TOKEN
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
@@ -34,7 +36,9 @@ async def gateway(temporal_env: WorkflowEnvironment) -> AsyncIterator[str]:
 
 
 class _Gateway:
-    def __init__(self, env: WorkflowEnvironment, secret: str | None) -> None:
+    def __init__(
+        self, env: WorkflowEnvironment, secret: str | None, meetings: MeetingClient | None = None
+    ) -> None:
         sock = bind()
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         config = GatewayConfig(
@@ -43,7 +47,8 @@ class _Gateway:
             calcom_webhook_secret=secret,
             calcom_max_body_bytes=LIMIT,
         )
-        self.app = create_gateway(config, RecordingSignaller(), MeetingClient(env.client, "no-worker-here"))
+        meetings = meetings or MeetingClient(env.client, "no-worker-here")
+        self.app = create_gateway(config, RecordingSignaller(), meetings)
         self.sock = sock
 
     async def __aenter__(self) -> str:
@@ -139,6 +144,28 @@ async def test_without_a_secret_nothing_is_accepted(temporal_env: WorkflowEnviro
         assert refused(response, 503) == (
             "CALCOM_WEBHOOK_SECRET is not set: roomkeeper refuses Cal.com deliveries it cannot verify"
         )
+
+
+async def test_temporal_down_is_503_quickly_and_safe_to_deliver_again(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    sock = bind()
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there
+    never = await Client.connect(f"127.0.0.1:{port}", lazy=True, data_converter=DATA_CONVERTER)
+    meetings = MeetingClient(never, "nowhere", rpc_timeout=timedelta(seconds=0.5))
+    start = datetime.now(UTC) + timedelta(hours=1)
+    series = Series()
+    created = series.created(start, start + timedelta(minutes=30))
+    async with _Gateway(temporal_env, SECRET, meetings) as url, httpx.AsyncClient(timeout=10) as http:
+        for delivery in (created, series.cancelled(created)):
+            response = await CalcomSender(url, http).send(delivery)
+            assert response.status_code == 503, response.text
+            assert response.headers["Retry-After"] == "5"
+            body = response.json()
+            assert body["outcome"] == "unavailable"
+            assert body["error"].startswith("Temporal did not answer")
+            assert body["error"].endswith("; delivering it again is safe")
 
 
 # ------------------------------------------------------------------------------------- body
