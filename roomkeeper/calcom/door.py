@@ -283,7 +283,9 @@ class CalcomDoor:
             reason=self._cancel_reason(cancelled), revision=None if sequence is None else max(0, sequence - 1)
         )
         try:
-            spec = self._cancelled_spec(cancelled, request.revision)
+            # Only a cancel that knows its revision may stand in for a booking that has not arrived: one
+            # without could not tell that booking's late create from a newer one.
+            spec = None if request.revision is None else self._cancelled_spec(cancelled, request.revision)
             if spec is None:
                 await self._meetings.cancel(meeting_id, request.reason, revision=request.revision)
             else:
@@ -304,7 +306,7 @@ class CalcomDoor:
             else f"{what}: cancel sent",
         )
 
-    def _cancelled_spec(self, cancelled: Cancelled, revision: int | None) -> MeetingSpec | None:
+    def _cancelled_spec(self, cancelled: Cancelled, revision: int) -> MeetingSpec | None:
         """The meeting the cancelled booking would have had, to start it cancelled if it was never
         started; None when there is no window left (a late booking would not start it either)."""
         if cancelled.end_time is None or cancelled.end_time <= self._now():

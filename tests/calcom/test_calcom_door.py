@@ -357,3 +357,23 @@ async def test_a_cancel_that_overtakes_its_booking_leaves_the_booking_nothing_to
     await deliver(cal, created, "unchanged")
     status = await one_meeting(stack, series)
     assert status.phase is Phase.CANCELLED and stack.emulator.state.world.rooms == {}
+
+
+async def test_a_cancel_without_a_sequence_cancels_a_running_meeting_and_nothing_else(
+    stack: Stack, cal: CalcomSender
+) -> None:
+    series = Series()
+    start = now() + timedelta(hours=1)
+    created = series.created(start, start + timedelta(minutes=30))
+    unnumbered = series.cancelled(created)
+    del unnumbered["payload"]["iCalSequence"]  # as older Cal.com builds send it
+    body = await deliver(cal, unnumbered, "ignored")
+    assert body["detail"] == "no meeting was started for this booking"
+    assert await runs(stack, series) == []
+
+    await deliver(cal, created, "started")
+    await deliver(cal, series.rescheduled(created, start, start + timedelta(hours=1)), "rescheduled")
+    body = await deliver(cal, unnumbered, "cancelled")
+    assert body["detail"] == "the booking was cancelled: cancel sent"
+    result = await stack.env.client.get_workflow_handle(workflow_id(meeting_id_for(series.ical_uid))).result()
+    assert result["ended_by"] == "cancelled"
