@@ -11,7 +11,8 @@ In this order, each refusal answered as ``{"error": ...}`` and none a 500:
 A verified delivery is answered with what it did (``{"trigger", "outcome", "meeting_id", ...}``):
 200 when it was applied or needed nothing (stale, repeated, ignored triggers), 409 when the meeting
 refused it, 422 when no meeting can be made of the booking, 503 (with ``Retry-After``) when Temporal
-did not answer in time; delivering it again is always safe. One log line per delivery says the trigger,
+did not answer in time or failed unexpectedly (logged with its traceback); delivering it again is
+always safe. One log line per delivery says the trigger,
 the booking's uid and the outcome, never the secret or an attendee.
 """
 
@@ -87,6 +88,9 @@ def calcom_router(config: GatewayConfig, meetings: MeetingClient) -> APIRouter:
             outcome = Outcome(503, "unavailable", detail=f"{error}; delivering it again is safe")
         except MeetingError as error:
             outcome = Outcome(409, "rejected", detail=str(error))
+        except Exception as error:  # a surprise from Temporal's client: logged in full, never a bare 500
+            log.exception("Cal.com delivery %r for booking %r failed", clip(trigger or ""), uid and clip(uid))
+            outcome = Outcome(503, "failed", detail=f"{type(error).__name__}; delivering it again is safe")
         log.log(
             logging.INFO if outcome.status_code < 500 else logging.WARNING,
             "Cal.com delivery %r for booking %r: %s %s (%d) %r",

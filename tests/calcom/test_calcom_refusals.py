@@ -20,7 +20,7 @@ from common.temporal import DATA_CONVERTER
 from emulator.credentials import TEST_AUTH_TOKEN
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
-from roomkeeper.meeting_client import MeetingClient
+from roomkeeper.meeting_client import MeetingClient, Scheduled
 from roomkeeper.serving import bind, serve
 from tests.calcom.deliveries import SECRET, CalcomSender, Series, signature
 from tests.gateway.harness import RecordingSignaller
@@ -166,6 +166,27 @@ async def test_temporal_down_is_503_quickly_and_safe_to_deliver_again(
             assert body["outcome"] == "unavailable"
             assert body["error"].startswith("Temporal did not answer")
             assert body["error"].endswith("; delivering it again is safe")
+
+
+class _Exploding(MeetingClient):
+    async def schedule(self, *args: object, **kwargs: object) -> Scheduled:
+        raise RuntimeError("a surprise from deep inside")
+
+
+async def test_a_surprise_is_a_503_and_a_logged_traceback_not_a_500(
+    temporal_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    start = datetime.now(UTC) + timedelta(hours=1)
+    created = Series().created(start, start + timedelta(minutes=30))
+    meetings = _Exploding(temporal_env.client, "nowhere")
+    async with _Gateway(temporal_env, SECRET, meetings) as url, httpx.AsyncClient(timeout=10) as http:
+        response = await CalcomSender(url, http).send(created)
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "RuntimeError; delivering it again is safe"
+    [failure] = [
+        record for record in caplog.records if record.name == "roomkeeper.gateway.calcom" and record.exc_info
+    ]
+    assert failure.exc_info is not None and "a surprise from deep inside" in str(failure.exc_info[1])
 
 
 # ------------------------------------------------------------------------------------- body
