@@ -212,7 +212,12 @@ class CalcomDoor:
         return Outcome(200, "rescheduled", meeting_id, detail)
 
     async def _replace(self, spec: MeetingSpec, memo: dict[str, Any]) -> Outcome | None:
-        """End the open meeting now and start a new run of it for the new window, which opens later."""
+        """End the open meeting now and start a new run of it for the new window, which opens later.
+
+        ``end_now`` carries no revision: the revision was read just before, and this process applies
+        one delivery per series at a time. A known gap: with several gateways, a newer change that
+        another one applies in between is ended with the meeting, and this older window replaces it.
+        """
         reason = f"rescheduled to {spec.start_time.isoformat()}"
         # Already ending or over is fine too: either way it closes, and then the new run starts.
         with contextlib.suppress(MeetingRejected):
