@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", validation_alias=_env("ROOMKEEPER_PUBLIC_URL"))
     metrics_port: int = Field(9464, ge=0, le=65535, validation_alias=_env("ROOMKEEPER_METRICS_PORT"))
     calcom_webhook_secret: SecretStr | None = Field(None, validation_alias=_env("CALCOM_WEBHOOK_SECRET"))
+    #: Room options per Cal.com event type (TOML or JSON); read and checked by the gateway at start.
+    calcom_event_types: Path | None = Field(None, validation_alias=_env("ROOMKEEPER_CALCOM_EVENT_TYPES"))
     api_token: SecretStr | None = Field(None, validation_alias=_env("ROOMKEEPER_API_TOKEN"))
     secret_key: SecretStr | None = Field(None, validation_alias=_env("ROOMKEEPER_SECRET_KEY"))
 

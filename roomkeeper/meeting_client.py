@@ -37,7 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from common.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID, quoted
 from workflows.meeting import MeetingWorkflow, search_attributes_for
-from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
+from workflows.meeting_control import CancelRequest, EndRequest, ExtendRequest, RescheduleRequest
 from workflows.meeting_input import MeetingSpec
 from workflows.meeting_state import MeetingInput
 from workflows.meeting_status import MeetingStatus, MeetingSummary, Phase
@@ -221,18 +221,13 @@ class MeetingClient:
                 self._client.start_workflow(
                     MeetingWorkflow.run,
                     MeetingInput(spec),
-                    id=wf_id,
-                    task_queue=self._task_queue,
-                    search_attributes=search_attributes_for(spec),
-                    memo={**(memo or {}), MEMO_SPEC: wanted},
-                    static_summary=spec.title or spec.meeting_id,
+                    **self._start_options(spec, memo),
                     id_reuse_policy=(
                         WorkflowIDReusePolicy.ALLOW_DUPLICATE
                         if restart_if_closed
                         else WorkflowIDReusePolicy.REJECT_DUPLICATE
                     ),
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                    rpc_timeout=self._rpc_timeout,
                 )
             )
         except WorkflowAlreadyStartedError:
@@ -243,6 +238,45 @@ class MeetingClient:
         except (RPCError, RuntimeError) as error:
             raise _unavailable_or(error, spec.meeting_id) from None
         return Scheduled(spec.meeting_id, wf_id, created=True, run_id=handle.first_execution_run_id)
+
+    def _start_options(self, spec: MeetingSpec, memo: Mapping[str, Any] | None) -> dict[str, Any]:
+        """What every start of ``spec``'s meeting says: its id, queue, search attributes, memo, summary."""
+        return {
+            "id": workflow_id(spec.meeting_id),
+            "task_queue": self._task_queue,
+            "search_attributes": search_attributes_for(spec),
+            "memo": {**(memo or {}), MEMO_SPEC: canonical(spec)},
+            "static_summary": spec.title or spec.meeting_id,
+            "rpc_timeout": self._rpc_timeout,
+        }
+
+    async def schedule_cancelled(
+        self, spec: MeetingSpec, request: CancelRequest, *, memo: Mapping[str, Any] | None = None
+    ) -> None:
+        """Cancel ``spec``'s meeting, starting it already cancelled if it was never started.
+
+        For a calendar whose cancel can overtake the booking it cancels: a running meeting gets the
+        ``cancel`` signal; with no meeting yet, one is started with the signal in its first task, so it
+        ends cancelled without a room, and the late booking then finds it over. Raises
+        ``MeetingRejected`` when the id's last run is over, ``TemporalUnavailable``.
+        """
+        try:
+            await self._within(
+                self._client.start_workflow(
+                    MeetingWorkflow.run,
+                    MeetingInput(spec),
+                    **self._start_options(spec, memo),
+                    # Signal-with-start: a running meeting is signalled, a finished one is left alone.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    start_signal="cancel",
+                    start_signal_args=[request],
+                )
+            )
+        except WorkflowAlreadyStartedError:
+            raise MeetingRejected("the meeting is already over", kind="Rejected") from None
+        except (RPCError, RuntimeError) as error:
+            raise _unavailable_or(error, spec.meeting_id) from None
 
     async def _started_spec(self, meeting_id: str) -> tuple[dict[str, Any] | None, str]:
         """The spec the meeting's latest run was started with (from its memo), and its state in words."""
@@ -370,12 +404,16 @@ class MeetingClient:
         except (RPCError, RuntimeError) as error:
             raise await self._closed_or(error, meeting_id) from None
 
-    async def cancel(self, meeting_id: str, reason: str | None = None) -> None:
-        """Send the ``cancel`` signal. Raises ``MeetingRejected`` when the meeting is already over."""
+    async def cancel(
+        self, meeting_id: str, reason: str | None = None, *, revision: int | None = None
+    ) -> None:
+        """Send the ``cancel`` signal (of the source's ``revision``, if given: the meeting ignores a cancel
+        of an older revision than its own). Raises ``MeetingRejected`` when the meeting is already over."""
+        request = CancelRequest(reason=reason, revision=revision)
         try:
             await self._within(
                 self._handle(meeting_id).signal(
-                    MeetingWorkflow.cancel, EndRequest(reason=reason), rpc_timeout=self._rpc_timeout
+                    MeetingWorkflow.cancel, request, rpc_timeout=self._rpc_timeout
                 )
             )
         except (RPCError, RuntimeError) as error:

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from twilio_video.models import RoomType, VideoCodec
-from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
+from workflows.meeting_control import CancelRequest, EndRequest, ExtendRequest, RescheduleRequest
 from workflows.meeting_input import MeetingSpec, RoomEndsEarly, RoomSpec
 from workflows.meeting_status import (
     ConnectedParticipant,
@@ -37,7 +37,7 @@ SECTIONS: list[tuple[str, str, list[type[BaseModel]]]] = [
         "Live control",
         "Updates `reschedule`, `extend`, `end_now` and the signal `cancel`. A rejected update writes "
         "nothing to history and says why in one line.",
-        [RescheduleRequest, ExtendRequest, EndRequest],
+        [RescheduleRequest, ExtendRequest, EndRequest, CancelRequest],
     ),
     (
         "The status query",

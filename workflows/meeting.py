@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from common.room_events import RoomEvent, RoomEventKind
     from common.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID
     from twilio_video.models import Participant, RoomStatus
-    from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
+    from workflows.meeting_control import CancelRequest, EndRequest, ExtendRequest, RescheduleRequest
     from workflows.meeting_input import MeetingSpec, RoomEndsEarly, explain
     from workflows.meeting_state import ContinuedMeeting, MeetingInput, MeetingState
     from workflows.meeting_status import (
@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         Phase,
     )
     from workflows.patches import Patch
-    from workflows.rejections import parse, reject
+    from workflows.rejections import parse, reject, stale
     from workflows.roster import Roster
     from workflows.twilio_rounds import GaveUp, TwilioRounds
     from workflows.wakeup import Wakeup
@@ -382,14 +382,29 @@ class MeetingWorkflow:
 
     @workflow.signal
     def cancel(self, request: Any = None, *extra: Any) -> None:
-        """Cancel the meeting: before it opens, no room is ever created; after, the room is completed."""
+        """Cancel the meeting: before it opens, no room is ever created; after, the room is completed.
+
+        A cancel of an older revision than the meeting's (``CancelRequest.revision``) is ignored: the
+        meeting changed since what it cancels was sent.
+        """
         if self._state.phase in TERMINAL_PHASES or self._cancel_requested:
             return
-        reason = None
+        cancel = CancelRequest()
         try:
-            reason = EndRequest.model_validate(request or {}).reason
+            cancel = CancelRequest.model_validate(request or {})
         except pydantic.ValidationError as error:  # the intent is clear even if the payload is not
             workflow.logger.warning("cancel signal with an unreadable payload: %s", explain(error))
+        reason, revision = cancel.reason, cancel.revision
+        current = None if self._invalid is not None else self.spec.revision  # no spec when invalid
+        if revision is not None and current is not None and revision < current:
+            # A signal cannot be refused like an update: dropped, and said so where operators look.
+            note = f"ignored a stale cancel (revision {revision}; the meeting is at revision {current})"
+            workflow.logger.warning("%s", note)
+            self._record(note)
+            return
+        if self._invalid is None and revision is not None and (current is None or revision > current):
+            # What the meeting ended at: a late change of an older revision must not restart it.
+            self._spec = self.spec.model_copy(update={"revision": revision})
         self._cancel_requested = True
         self._state.ended_by = EndedBy.CANCELLED
         self._state.end_reason = reason
@@ -405,9 +420,12 @@ class MeetingWorkflow:
             update={
                 "start_time": change.start_time or spec.start_time,
                 "end_time": change.end_time or spec.end_time,
+                "revision": spec.revision if change.revision is None else change.revision,
             }
         )
-        self._record(f"rescheduled: {self.spec.start_time.isoformat()} to {self.spec.end_time.isoformat()}")
+        at_revision = "" if change.revision is None else f" (revision {change.revision})"
+        window = f"{self.spec.start_time.isoformat()} to {self.spec.end_time.isoformat()}"
+        self._record(f"rescheduled{at_revision}: {window}")
         self._after_time_change()
         return self.status()
 
@@ -416,6 +434,12 @@ class MeetingWorkflow:
         self._reject_if_over()
         change = parse(RescheduleRequest, request, "reschedule", extra)
         spec = self.spec
+        # Before the other rules: a repeated delivery of an applied change is stale, not "open already".
+        if change.revision is not None and spec.revision is not None and change.revision <= spec.revision:
+            stale(
+                f"reschedule: revision {change.revision} is not newer than the meeting's revision "
+                f"{spec.revision}; nothing changed"
+            )
         start = change.start_time or spec.start_time
         end = change.end_time or spec.end_time
         if (
@@ -480,6 +504,7 @@ class MeetingWorkflow:
             opened_at=self._state.opened_at,
             participants=self._roster.connected,
             trouble=self._state.trouble,
+            revision=spec.revision,
             history=list(self._state.history),
         )
 

@@ -59,6 +59,11 @@ RoomName = Annotated[
 
 DEFAULT_MAX_PARTICIPANTS = 10
 
+#: A source's revision of a meeting (iCalendar SEQUENCE, Cal.com iCalSequence): a counter that grows
+#: with every change, so a late or repeated change can be told from a newer one. RFC 5545's SEQUENCE
+#: is a non-negative INTEGER, at most 2147483647.
+Revision = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
 
 class FrozenModel(BaseModel):
     """A message that refuses unknown fields and never changes."""
@@ -169,6 +174,11 @@ class MeetingSpec(FrozenModel):
         RoomEndsEarly.RECREATE,
         description="When Twilio ends the room before `end_time`: `recreate` a fresh room with the same "
         "name (not in the last minute), or `end_meeting`.",
+    )
+    revision: Revision | None = Field(
+        None,
+        description="The source's revision, e.g. iCalendar SEQUENCE / Cal.com iCalSequence; changes "
+        "carrying a lower revision are ignored (a `reschedule` carrying one not higher is rejected).",
     )
 
     @model_validator(mode="after")

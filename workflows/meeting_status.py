@@ -87,6 +87,9 @@ class MeetingStatus(BaseModel):
     opened_at: AwareDatetime | None = Field(None, description="When the first room was ready.")
     participants: list[ConnectedParticipant] = Field(description="Who is connected now, earliest first.")
     trouble: Trouble | None = Field(None, description="What is failing right now, if anything.")
+    revision: int | None = Field(
+        None, description="The source's revision the meeting reflects (the input's, or the last change's)."
+    )
     history: list[HistoryEntry] = Field(description="The meeting's story so far, oldest first.")
 
 

@@ -17,6 +17,12 @@ def reject(message: str) -> NoReturn:
     raise ApplicationError(message, type="Rejected", non_retryable=True)
 
 
+def stale(message: str) -> NoReturn:
+    """Refuse a change older than the meeting (error type ``StaleRevision``): a calendar's repeated or
+    late delivery, which its sender may treat as done. Like ``reject``, nothing is written to history."""
+    raise ApplicationError(message, type="StaleRevision", non_retryable=True)
+
+
 def parse(model: type[M], value: Any, what: str, extra: tuple[Any, ...] = ()) -> M:
     """``value`` as ``model``, or a rejection that names each field and rule (no pydantic dump)."""
     if extra:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from roomkeeper.calcom.event_types import EventTypes
+
 #: Twilio's status callbacks are a few hundred bytes; this is generous and still cheap to parse.
 MAX_BODY_BYTES = 64 * 1024
+#: A Cal.com delivery carries the whole booking (description, responses, every attendee): a few KiB,
+#: tens for a crowded seated event.
+MAX_CALCOM_BODY_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -23,3 +28,7 @@ class GatewayConfig:
     api_token: str | None = field(default=None, repr=False)
     #: Cal.com's webhook secret (``CALCOM_WEBHOOK_SECRET``); None refuses every Cal.com delivery.
     calcom_webhook_secret: str | None = field(default=None, repr=False)
+    #: Room options per Cal.com event type (``ROOMKEEPER_CALCOM_EVENT_TYPES``); empty: the defaults.
+    calcom_event_types: EventTypes = field(default_factory=EventTypes)
+    #: Largest Cal.com delivery read, in bytes.
+    calcom_max_body_bytes: int = MAX_CALCOM_BODY_BYTES

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from common.room_events import MeetingSignaller
 from common.settings import ConfigurationError, Settings, exit_for, settings_or_exit
+from roomkeeper.calcom.event_types import EventTypes, load_event_types
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.meeting_client import MeetingClient
@@ -34,7 +35,19 @@ def _auth_token(settings: Settings) -> SecretStr:
     return settings.twilio_auth_token
 
 
-async def _serve(settings: Settings, auth_token: SecretStr, host: str, port: int) -> None:
+def _calcom_event_types(settings: Settings) -> EventTypes:
+    """The Cal.com event-type options file, checked now: a bad one stops the gateway before it serves."""
+    if settings.calcom_event_types is None:
+        return EventTypes()
+    try:
+        return load_event_types(settings.calcom_event_types)
+    except ConfigurationError as error:
+        exit_for("gateway", error)
+
+
+async def _serve(
+    settings: Settings, auth_token: SecretStr, event_types: EventTypes, host: str, port: int
+) -> None:
     from common.temporal import connect
 
     try:
@@ -47,14 +60,22 @@ async def _serve(settings: Settings, auth_token: SecretStr, host: str, port: int
             auth_token.get_secret_value(),
             api_token=_secret(settings.api_token),
             calcom_webhook_secret=_secret(settings.calcom_webhook_secret),
+            calcom_event_types=event_types,
         ),
         MeetingSignaller(client),
         MeetingClient(client, settings.task_queue),
     )
     _server, task = await serve(app, bind(host, port), log_level="info")
-    logging.getLogger("roomkeeper.gateway").info(
-        "gateway on http://%s:%d (public URL %s)", host, port, settings.public_url
-    )
+    log = logging.getLogger("roomkeeper.gateway")
+    log.info("gateway on http://%s:%d (public URL %s)", host, port, settings.public_url)
+    if settings.calcom_webhook_secret is None:
+        log.info("Cal.com webhook off: CALCOM_WEBHOOK_SECRET is not set, so /calendars/calcom refuses (503)")
+    else:
+        log.info(
+            "Cal.com webhook at %s/calendars/calcom (%d event types with their own room options)",
+            settings.public_url.rstrip("/"),
+            len(event_types.by_key),
+        )
     await task  # uvicorn ends it on SIGTERM or SIGINT
 
 
@@ -63,4 +84,5 @@ def run(host: str, port: int) -> NoReturn:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_or_exit("gateway")
     auth_token = _auth_token(settings)
-    exit_after(lambda: asyncio.run(_serve(settings, auth_token, host, port)))
+    event_types = _calcom_event_types(settings)
+    exit_after(lambda: asyncio.run(_serve(settings, auth_token, event_types, host, port)))

@@ -13,6 +13,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,7 +22,7 @@ from tests.temporal_env import TEMPORAL_CLI
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
-from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
+from workflows.meeting_control import CancelRequest, EndRequest, ExtendRequest, RescheduleRequest
 from workflows.meeting_status import Phase
 
 HERE = Path(__file__).parent
@@ -95,6 +96,33 @@ async def outage_while_closing(stack: Stack) -> str:
     return handle.id
 
 
+async def revisions(stack: Stack) -> str:
+    """A calendar's meeting: revisions on the input, a newer reschedule, a stale one rejected, a stale
+    cancel ignored, then the current cancel completing the open room."""
+    spec = meeting("rec-revisions", starts_in=timedelta(minutes=10), revision=0)
+    handle = await stack.start(spec)
+    later = timedelta(minutes=20)
+    await handle.execute_update(
+        MeetingWorkflow.reschedule,
+        RescheduleRequest(start_time=spec.start_time + later, end_time=spec.end_time + later, revision=1),
+    )
+    try:
+        await handle.execute_update(
+            MeetingWorkflow.reschedule, RescheduleRequest(start_time=spec.start_time, revision=0)
+        )
+    except WorkflowUpdateFailedError:
+        pass  # StaleRevision: rejected by the validator, so absent from the history
+    else:
+        raise AssertionError("a stale reschedule was accepted")
+    await handle.signal(MeetingWorkflow.cancel, CancelRequest(reason="stale", revision=0))
+    await stack.wait_for(handle, lambda s: "stale cancel" in s.history[-1].what, "the stale cancel")
+    await stack.advance(handle, timedelta(minutes=29))
+    await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "open")
+    await handle.signal(MeetingWorkflow.cancel, CancelRequest(reason="recorded", revision=1))
+    await handle.result()
+    return handle.id
+
+
 SCENARIOS = {
     scenario.__name__: scenario
     for scenario in (
@@ -103,6 +131,7 @@ SCENARIOS = {
         rescheduled_extended_ended,
         story_with_patches,
         outage_while_closing,
+        revisions,
     )
 }
 

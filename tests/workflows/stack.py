@@ -25,8 +25,10 @@ from common.room_events import MeetingSignaller
 from emulator.app import EmulatorConfig
 from emulator.clock import ManualClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from roomkeeper.calcom.event_types import EventTypes
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
+from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.serving import bind, serve
 from roomkeeper.worker import running_worker
 from tests.support import RunningEmulator, emulator_settings, running_emulator
@@ -44,6 +46,8 @@ class Stack:
     gateway_url: str
     task_queue: str
     http: httpx.AsyncClient
+    #: The meetings on this stack's task queue, as the gateway's doors reach them.
+    meetings: MeetingClient
 
     async def start(self, spec: MeetingSpec, *, skip: bool = False) -> WorkflowHandle[MeetingWorkflow, Any]:
         """Start a meeting; with ``skip=False`` its virtual time only moves through ``advance``."""
@@ -130,13 +134,20 @@ async def meeting_stack(
     public_url: str | None = None,
     interceptors: Sequence[Interceptor] = (),
     task_queue: str | None = None,
+    calcom_webhook_secret: str | None = None,
+    calcom_event_types: EventTypes | None = None,
 ) -> AsyncIterator[Stack]:
     task_queue = task_queue or f"meetings-{uuid.uuid4()}"
     sock = bind()
     gateway_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    gateway = create_gateway(
-        GatewayConfig(public_url=gateway_url, auth_token=TEST_AUTH_TOKEN), MeetingSignaller(env.client)
+    meetings = MeetingClient(env.client, task_queue)
+    gateway_config = GatewayConfig(
+        public_url=gateway_url,
+        auth_token=TEST_AUTH_TOKEN,
+        calcom_webhook_secret=calcom_webhook_secret,
+        calcom_event_types=calcom_event_types or EventTypes(),
     )
+    gateway = create_gateway(gateway_config, MeetingSignaller(env.client), meetings)
     server, serving = await serve(gateway, sock)
     config = emulator_config or EmulatorConfig(clock=ManualClock(), rate_limits=False)
     try:
@@ -157,7 +168,7 @@ async def meeting_stack(
                     interceptors=interceptors,
                 ),
             ):
-                yield Stack(env, emulator, gateway_url, task_queue, http)
+                yield Stack(env, emulator, gateway_url, task_queue, http, meetings)
     finally:
         server.should_exit = True
         await serving
