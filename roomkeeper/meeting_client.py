@@ -28,6 +28,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -138,6 +139,8 @@ class MeetingListing(BaseModel):
 
 
 class MeetingPage(BaseModel):
+    """One page of a listing; follow `next_page_token` for the rest."""
+
     meetings: list[MeetingListing] = Field(description="This page's meetings, as Temporal lists them.")
     next_page_token: str | None = Field(
         None, description="Pass as `page_token` for the next page; absent on the last page."
@@ -186,9 +189,11 @@ class MeetingClient:
         try:
             return await asyncio.wait_for(call, self._rpc_timeout.total_seconds())
         except TimeoutError:
-            raise TemporalUnavailable(
-                f"Temporal did not answer within {self._rpc_timeout.total_seconds():g} s"
-            ) from None
+            raise self._no_answer() from None
+
+    def _no_answer(self) -> TemporalUnavailable:
+        # The SDK's own RPC timeout may fire first; an update then says so with an error of its own.
+        return TemporalUnavailable(f"Temporal did not answer within {self._rpc_timeout.total_seconds():g} s")
 
     @property
     def temporal(self) -> Client:
@@ -365,6 +370,8 @@ class MeetingClient:
             return None
         except WorkflowUpdateFailedError as error:
             raise _rejection(error) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise self._no_answer() from None
         except (RPCError, RuntimeError) as error:
             raise await self._closed_or(error, meeting_id) from None
 
@@ -388,6 +395,8 @@ class MeetingClient:
             )
         except WorkflowUpdateFailedError as error:
             raise _rejection(error) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise self._no_answer() from None
         except (RPCError, RuntimeError) as error:
             raise await self._closed_or(error, meeting_id) from None
 
