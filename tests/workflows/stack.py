@@ -27,6 +27,7 @@ from emulator.clock import ManualClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
+from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.serving import bind, serve
 from roomkeeper.worker import running_worker
 from tests.support import RunningEmulator, emulator_settings, running_emulator
@@ -44,6 +45,8 @@ class Stack:
     gateway_url: str
     task_queue: str
     http: httpx.AsyncClient
+    #: The gateway's meeting client, when the stack serves the meetings API.
+    meetings: MeetingClient | None = None
 
     async def start(self, spec: MeetingSpec, *, skip: bool = False) -> WorkflowHandle[MeetingWorkflow, Any]:
         """Start a meeting; with ``skip=False`` its virtual time only moves through ``advance``."""
@@ -130,12 +133,19 @@ async def meeting_stack(
     public_url: str | None = None,
     interceptors: Sequence[Interceptor] = (),
     task_queue: str | None = None,
+    meetings_api: bool = False,
+    api_token: str | None = None,
 ) -> AsyncIterator[Stack]:
+    """The stack on ``env``; with ``meetings_api`` the gateway also serves ``/meetings`` (on a
+    ``MeetingClient`` for the stack's task queue) behind ``api_token``."""
     task_queue = task_queue or f"meetings-{uuid.uuid4()}"
     sock = bind()
     gateway_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    meetings = MeetingClient(env.client, task_queue) if meetings_api else None
     gateway = create_gateway(
-        GatewayConfig(public_url=gateway_url, auth_token=TEST_AUTH_TOKEN), MeetingSignaller(env.client)
+        GatewayConfig(public_url=gateway_url, auth_token=TEST_AUTH_TOKEN, api_token=api_token),
+        MeetingSignaller(env.client),
+        meetings,
     )
     server, serving = await serve(gateway, sock)
     config = emulator_config or EmulatorConfig(clock=ManualClock(), rate_limits=False)
@@ -157,7 +167,7 @@ async def meeting_stack(
                     interceptors=interceptors,
                 ),
             ):
-                yield Stack(env, emulator, gateway_url, task_queue, http)
+                yield Stack(env, emulator, gateway_url, task_queue, http, meetings)
     finally:
         server.should_exit = True
         await serving
