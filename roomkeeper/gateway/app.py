@@ -38,7 +38,7 @@ from roomkeeper.gateway.calcom import calcom_router
 from roomkeeper.gateway.callbacks import BadCallback, room_event_from_callback
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.gateway.meetings_api import meetings_router
-from roomkeeper.gateway.meetings_openapi import describe_enums
+from roomkeeper.gateway.meetings_openapi import complete
 from roomkeeper.meeting_client import MeetingClient
 from twilio_video.signature import is_valid_signature
 
@@ -208,6 +208,7 @@ def create_gateway(
     if meetings is not None:
         app.include_router(meetings_router(config, meetings))
         app.include_router(calcom_router(config, meetings))
+    # FastAPI's documented way to extend the document (it is built once and cached by app.openapi).
     generate = app.openapi
-    app.openapi = lambda: describe_enums(generate())  # type: ignore[method-assign]
+    app.openapi = lambda: complete(generate())  # type: ignore[method-assign]
     return app

@@ -1,6 +1,10 @@
 """What ``/openapi.json`` says about the meetings API beyond the models: examples, the error responses
 each route declares, and descriptions for enums whose classes carry none. ``tests/gateway`` checks every
-example against its model, so an example cannot drift from what the API answers."""
+example against its model, so an example cannot drift from what the API answers.
+
+Response examples are put into the finished document (``complete``) rather than declared on the routes:
+FastAPI drops every ``None`` when it encodes the document, and an example without its nulls (a new
+meeting's ``room_sid``) would not be valid against its own schema."""
 
 from __future__ import annotations
 
@@ -158,15 +162,25 @@ def error_responses(error: type[BaseModel], invalid: type[BaseModel], *statuses:
     return responses
 
 
-def example(value: dict[str, Any]) -> dict[str, Any]:
-    """A response's ``content`` with ``value`` as its JSON example."""
-    return {"content": {"application/json": {"example": value}}}
+#: (path, method, status) → the JSON example of that response.
+RESPONSE_EXAMPLES: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("/meetings", "post", "201"): CREATED_EXAMPLE,
+    ("/meetings", "post", "200"): CREATED_EXAMPLE | {"created": False},
+    ("/meetings", "get", "200"): PAGE_EXAMPLE,
+    ("/meetings/{meeting_id}", "get", "200"): STATUS_EXAMPLE,
+    ("/meetings/{meeting_id}", "patch", "200"): STATUS_EXAMPLE,
+    ("/meetings/{meeting_id}/end", "post", "200"): SUMMARY_EXAMPLE,
+}
 
 
-def describe_enums(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` (an OpenAPI document) with ``ENUM_DESCRIPTIONS`` filled in where a schema has none."""
-    components = schema.get("components", {}).get("schemas", {})
+def complete(document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's OpenAPI ``document`` with the response examples and the enum descriptions in it."""
+    schemas = document.get("components", {}).get("schemas", {})
     for name, description in ENUM_DESCRIPTIONS.items():
-        if name in components:
-            components[name].setdefault("description", description)
-    return schema
+        if name in schemas:
+            schemas[name].setdefault("description", description)
+    for (path, method, status), value in RESPONSE_EXAMPLES.items():
+        response = document["paths"].get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is not None:
+            response.setdefault("content", {}).setdefault("application/json", {})["example"] = value
+    return document
