@@ -1,11 +1,13 @@
-"""The gateway's ASGI app.
+"""The gateway's ASGI app: Twilio's status callbacks, ``/healthz``, and (given a ``MeetingClient``) the
+meetings API (``meetings_api.py``, behind ``ROOMKEEPER_API_TOKEN``), the Cal.com webhook and the
+OpenAPI document with its ``/docs`` page, served without a CDN.
 
 ``/twilio/status/{workflow_id}`` checks ``X-Twilio-Signature`` against the URL Twilio called (the public
 URL, not whatever a proxy turned it into), turns the callback into a ``RoomEvent`` and signals the
 workflow named in the path. A callback for a meeting that is no longer running is acknowledged (200)
 so nothing retries it.
 
-Every other request gets a 4xx whose JSON body says what is wrong (``{"error": "..."}``), quickly:
+Every other callback request gets a 4xx whose JSON body says what is wrong (``{"error": "..."}``), quickly:
 
 - 404: the path does not name a workflow the way ``status_callback_url`` builds it;
 - 413/414: a body or request target over ``max_body_bytes`` (refused by ``Content-Length`` before any
