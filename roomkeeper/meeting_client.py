@@ -24,11 +24,11 @@ from typing import Any, TypeVar
 from pydantic import AwareDatetime, BaseModel, Field
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -188,12 +188,11 @@ class MeetingClient:
         outlast ``rpc_timeout``, and a caller waiting on a dead Temporal must hear so promptly."""
         try:
             return await asyncio.wait_for(call, self._rpc_timeout.total_seconds())
-        except TimeoutError:
-            raise self._no_answer() from None
-
-    def _no_answer(self) -> TemporalUnavailable:
-        # The SDK's own RPC timeout may fire first; an update then says so with an error of its own.
-        return TemporalUnavailable(f"Temporal did not answer within {self._rpc_timeout.total_seconds():g} s")
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            # The SDK's own deadline may come first: an update no worker takes (none is polling).
+            raise TemporalUnavailable(
+                f"Temporal did not answer within {self._rpc_timeout.total_seconds():g} s"
+            ) from None
 
     @property
     def temporal(self) -> Client:
@@ -370,8 +369,6 @@ class MeetingClient:
             return None
         except WorkflowUpdateFailedError as error:
             raise _rejection(error) from None
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise self._no_answer() from None
         except (RPCError, RuntimeError) as error:
             raise await self._closed_or(error, meeting_id) from None
 
@@ -395,8 +392,6 @@ class MeetingClient:
             )
         except WorkflowUpdateFailedError as error:
             raise _rejection(error) from None
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise self._no_answer() from None
         except (RPCError, RuntimeError) as error:
             raise await self._closed_or(error, meeting_id) from None
 
