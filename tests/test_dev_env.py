@@ -39,6 +39,8 @@ UP = "roomkeeper dev is up"
 AUTH_TOKEN = "Zq}Tok^en|Wv~8Xy"
 API_SECRET = "Ap{Sec|re^tJ~3Kq"
 TEMPORAL_API_KEY = "Tk|Ap^iK{ey~7Mz"
+#: dev takes the meetings API's token from the shell (it is dev's to take) and never prints it.
+API_TOKEN = "Mt|Ap^iT{ok~2Rd"
 EXPORTED = {
     "TEMPORAL_ADDRESS": "127.0.0.1:1",
     "TEMPORAL_NAMESPACE": "production",
@@ -127,7 +129,7 @@ def assert_never_printed(output: str, *secrets: str) -> None:
 
 async def test_dev_ignores_exported_production_settings_and_says_so(tmp_path: Path) -> None:
     started = datetime.now(UTC) - timedelta(seconds=1)
-    dev = DevProcess(clean_environment(**EXPORTED), cwd=tmp_path)
+    dev = DevProcess(clean_environment(**EXPORTED, ROOMKEEPER_API_TOKEN=API_TOKEN), cwd=tmp_path)
     try:
         assert dev.wait_until_up_or_exited(), dev.output
         async with asyncio.timeout(120):
@@ -155,6 +157,11 @@ async def test_dev_ignores_exported_production_settings_and_says_so(tmp_path: Pa
             async with httpx.AsyncClient(timeout=10) as http:
                 # The room opens in dev's emulator: the worker used it, with the emulator's account.
                 await until(lambda s: s.phase is Phase.OPEN)
+                # The meetings API answers with the exported token, and only with it.
+                meetings = f"http://127.0.0.1:{dev.ports['gateway']}/meetings/dev-own-parts"
+                status = await http.get(meetings, headers={"Authorization": f"Bearer {API_TOKEN}"})
+                assert status.status_code == 200 and status.json()["phase"] == "open", status.text
+                assert (await http.get(meetings, headers={"Authorization": "Bearer x"})).status_code == 401
                 joined = await http.post(
                     f"{emulator}/emulator/Rooms/dev-own-parts/Participants", json={"Identity": "alice"}
                 )
@@ -174,7 +181,8 @@ async def test_dev_ignores_exported_production_settings_and_says_so(tmp_path: Pa
     for name in EXPORTED:
         named = [line for line in output.splitlines() if f"roomkeeper dev: ignoring {name} from" in line]
         assert len(named) == 1, f"one line must name {name}:\n{output}"
-    assert_never_printed(output, AUTH_TOKEN, API_SECRET, TEMPORAL_API_KEY)
+    assert_never_printed(output, AUTH_TOKEN, API_SECRET, TEMPORAL_API_KEY, API_TOKEN)
+    assert '-H "Authorization: Bearer $ROOMKEEPER_API_TOKEN"' in output
     for value in ("127.0.0.1:1", "production", "rooms.example.com", EXPORTED["TWILIO_ACCOUNT_SID"]):
         assert value not in output, f"dev printed the ignored value {value!r}"
 

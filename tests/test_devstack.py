@@ -4,6 +4,7 @@ a clear line when one is taken, ``--db-filename``, a shell's ``TEMPORAL_ENV``, a
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import subprocess
 import sys
@@ -98,6 +99,16 @@ def test_dev_comes_up_despite_temporal_env_and_serves_sdk_metrics_and_the_census
         assert "# TYPE temporal_request_total counter" in text  # the SDK's own name, passed through
         assert listening_hosts(dev.ports["metrics"]) == {"127.0.0.1"}
         assert listening_hosts(dev.ports["temporal"]) == {"127.0.0.1"}
+        # No ROOMKEEPER_API_TOKEN: dev made one and printed a curl that works as pasted.
+        gateway = f"http://127.0.0.1:{dev.ports['gateway']}"
+        (curl,) = [line.strip() for line in dev.output.splitlines() if line.strip().startswith("curl ")]
+        found = re.fullmatch(
+            rf"curl -H 'Authorization: Bearer ([A-Za-z0-9_-]{{32}})' {gateway}/meetings", curl
+        )
+        assert found, dev.output
+        listed = httpx.get(f"{gateway}/meetings", headers={"Authorization": f"Bearer {found.group(1)}"})
+        assert listed.status_code == 200 and listed.json()["meetings"] == [], listed.text
+        assert httpx.get(f"{gateway}/meetings").status_code == 401
     finally:
         returncode = dev.stop()
     assert returncode == 0, dev.output

@@ -168,3 +168,9 @@ async def test_temporal_down_is_unavailable_not_a_crash() -> None:
             await meetings.schedule(meeting("x"))
         with pytest.raises(TemporalUnavailable, match=r"^Temporal did not answer"):
             await meetings.list_meetings()
+        with pytest.raises(TemporalUnavailable, match=r"^Temporal did not answer"):
+            await meetings.extend("x", 5)
+        with pytest.raises(TemporalUnavailable, match=r"^Temporal did not answer"):
+            await meetings.end("x")
+        with pytest.raises(TemporalUnavailable, match=r"^Temporal did not answer"):
+            await meetings.cancel("x")

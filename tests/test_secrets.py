@@ -23,7 +23,8 @@ from tests.test_dev_env import DevProcess, assert_never_printed, clean_environme
 AUTH_TOKEN = "Au}Tk^Zq|Wv~8Xy"
 API_SECRET = "Ap{Sc|Rt^Jw~3Kq"
 CALCOM_SECRET = "Cc{Hm^Ac|Se~5Rw"
-SECRETS = (AUTH_TOKEN, API_SECRET, CALCOM_SECRET)
+API_TOKEN = "Mt{Ap|Ik^Tn~6Lz"
+SECRETS = (AUTH_TOKEN, API_SECRET, CALCOM_SECRET, API_TOKEN)
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 API_KEY = "SK" + "fedcba9876543210" * 2
 
@@ -33,6 +34,7 @@ ALL_IN_ENV = {
     "TWILIO_API_KEY": API_KEY,
     "TWILIO_API_SECRET": API_SECRET,
     "CALCOM_WEBHOOK_SECRET": CALCOM_SECRET,
+    "ROOMKEEPER_API_TOKEN": API_TOKEN,
     # Should a case pass its settings by mistake, it fails fast instead of waiting for Temporal.
     "TEMPORAL_ADDRESS": "127.0.0.1:1",
 }
@@ -218,7 +220,11 @@ def test_a_settings_error_prints_one_readable_line_and_no_secret(name: str, tmp_
 def test_dev_says_nothing_of_the_secrets_it_ignores(tmp_path: Path) -> None:
     """dev comes up despite broken Twilio settings (it ignores them) and prints no secret."""
     secrets = tmp_path / "secrets"
-    secret_files(twilio_api_secret=API_SECRET.encode(), calcom_webhook_secret=CALCOM_SECRET.encode())(secrets)
+    secret_files(
+        twilio_api_secret=API_SECRET.encode(),
+        calcom_webhook_secret=CALCOM_SECRET.encode(),
+        roomkeeper_api_token=API_TOKEN.encode(),  # taken by dev, so its banner must not show it
+    )(secrets)
     (tmp_path / ".env").write_text(f"TWILIO_AUTH_TOKEN={AUTH_TOKEN}\nTWILIO_API_KEY={API_SECRET}\n")
     env = clean_environment(
         ROOMKEEPER_SECRETS_DIR=str(secrets),
@@ -234,3 +240,4 @@ def test_dev_says_nothing_of_the_secrets_it_ignores(tmp_path: Path) -> None:
         returncode = dev.stop()
     assert returncode == 0, dev.output
     assert_never_printed(dev.output, *SECRETS)
+    assert "Bearer $ROOMKEEPER_API_TOKEN" in dev.output  # the token was taken, not made up

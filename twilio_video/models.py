@@ -25,6 +25,8 @@ class RoomStatus(StrEnum):
 
 
 class RoomType(StrEnum):
+    """Twilio's room types; each has its own participant cap (`twilio_video.limits`)."""
+
     GROUP = "group"
     GO = "go"
     PEER_TO_PEER = "peer-to-peer"
@@ -32,6 +34,8 @@ class RoomType(StrEnum):
 
 
 class VideoCodec(StrEnum):
+    """Video codecs a room may offer."""
+
     VP8 = "VP8"
     H264 = "H264"
 

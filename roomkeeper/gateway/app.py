@@ -1,11 +1,13 @@
-"""The gateway's ASGI app.
+"""The gateway's ASGI app: Twilio's status callbacks, ``/healthz``, and (given a ``MeetingClient``) the
+meetings API (``meetings_api.py``, behind ``ROOMKEEPER_API_TOKEN``), the Cal.com webhook and the
+OpenAPI document with its ``/docs`` page, served without a CDN.
 
 ``/twilio/status/{workflow_id}`` checks ``X-Twilio-Signature`` against the URL Twilio called (the public
 URL, not whatever a proxy turned it into), turns the callback into a ``RoomEvent`` and signals the
 workflow named in the path. A callback for a meeting that is no longer running is acknowledged (200)
 so nothing retries it.
 
-Every other request gets a 4xx whose JSON body says what is wrong (``{"error": "..."}``), quickly:
+Every other callback request gets a 4xx whose JSON body says what is wrong (``{"error": "..."}``), quickly:
 
 - 404: the path does not name a workflow the way ``status_callback_url`` builds it;
 - 413/414: a body or request target over ``max_body_bytes`` (refused by ``Content-Length`` before any
@@ -20,11 +22,13 @@ lost the difference between ``a%2Fb`` and ``a/b``, and Twilio signs the exact UR
 from __future__ import annotations
 
 import logging
+from importlib.metadata import version
 from typing import Protocol
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
@@ -36,10 +40,18 @@ from roomkeeper.gateway.calcom import calcom_router
 from roomkeeper.gateway.callbacks import BadCallback, room_event_from_callback
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.gateway.meetings_api import meetings_router
+from roomkeeper.gateway.meetings_openapi import complete
 from roomkeeper.meeting_client import MeetingClient
 from twilio_video.signature import is_valid_signature
 
 log = logging.getLogger(__name__)
+
+API_DESCRIPTION = """\
+roomkeeper's HTTP door. `/meetings` schedules and steers meetings (each a Temporal `MeetingWorkflow`);
+every `/meetings` request needs `Authorization: Bearer <ROOMKEEPER_API_TOKEN>`. Every failure is
+`{"error": "<one line>"}`, with `problems` (field and rule) when the input is invalid. Twilio's status
+callbacks (`/twilio/status/…`) are signed by Twilio and not listed here.
+"""
 
 
 class _AnyText(Convertor[str]):
@@ -95,7 +107,19 @@ def create_gateway(
 ) -> FastAPI:
     """The gateway app: ``/healthz`` and the status callback endpoint, signalling through ``signaller``;
     with ``meetings``, also the meetings API and the Cal.com webhook."""
-    app = FastAPI(title="roomkeeper gateway", docs_url="/docs", redoc_url=None)
+    # FastAPIOffline: /docs serves Swagger UI's assets itself instead of from a CDN, so it works offline.
+    app = FastAPIOffline(
+        title="roomkeeper gateway",
+        description=API_DESCRIPTION,
+        version=version("roomkeeper"),
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_tags=[
+            {"name": "meetings", "description": "Schedule, read, change, end and cancel meetings."},
+            {"name": "health", "description": "Whether the gateway is up."},
+        ],
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would otherwise call a public validator
+    )
     public_url = config.public_url.rstrip("/")
     limit = config.max_body_bytes
 
@@ -108,8 +132,9 @@ def create_gateway(
             headers=exc.headers,
         )
 
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["health"], summary="Liveness")
     async def healthz() -> dict[str, str]:
+        """`{"status": "ok"}` while the gateway serves; it asks nothing of Temporal."""
         return {"status": "ok"}
 
     # Any text after the prefix, so ids whose "/" or newline arrived as %2F or %0A (decoded before
@@ -185,4 +210,7 @@ def create_gateway(
     if meetings is not None:
         app.include_router(meetings_router(config, meetings))
         app.include_router(calcom_router(config, meetings))
+    # FastAPI's documented way to extend the document (it is built once and cached by app.openapi).
+    generate = app.openapi
+    app.openapi = lambda: complete(generate())  # type: ignore[method-assign]
     return app

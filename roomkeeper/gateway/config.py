@@ -24,7 +24,8 @@ class GatewayConfig:
     auth_token: str = field(repr=False)
     #: Largest callback body read, and largest request target (path + query) accepted, in bytes.
     max_body_bytes: int = MAX_BODY_BYTES
-    #: The meetings and calendars API's bearer token (``ROOMKEEPER_API_TOKEN``); None refuses writes.
+    #: The meetings API's bearer token (``ROOMKEEPER_API_TOKEN``); None (or empty) closes the API: every
+    #: ``/meetings`` request, reads too, is a 503 (a status names the meeting's participants).
     api_token: str | None = field(default=None, repr=False)
     #: Cal.com's webhook secret (``CALCOM_WEBHOOK_SECRET``); None refuses every Cal.com delivery.
     calcom_webhook_secret: str | None = field(default=None, repr=False)

@@ -9,16 +9,12 @@ from typing import NoReturn
 from pydantic import SecretStr
 
 from common.room_events import MeetingSignaller
-from common.settings import ConfigurationError, Settings, exit_for, settings_or_exit
+from common.settings import ConfigurationError, Settings, exit_for, reveal, settings_or_exit
 from roomkeeper.calcom.event_types import EventTypes, load_event_types
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.serving import bind, exit_after, serve
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value()
 
 
 def _auth_token(settings: Settings) -> SecretStr:
@@ -35,14 +31,14 @@ def _auth_token(settings: Settings) -> SecretStr:
     return settings.twilio_auth_token
 
 
-def _calcom_event_types(settings: Settings) -> EventTypes:
-    """The Cal.com event-type options file, checked now: a bad one stops the gateway before it serves."""
+def calcom_event_types(settings: Settings, process: str = "gateway") -> EventTypes:
+    """The Cal.com event-type options file, checked now: a bad one stops the process before it serves."""
     if settings.calcom_event_types is None:
         return EventTypes()
     try:
         return load_event_types(settings.calcom_event_types)
     except ConfigurationError as error:
-        exit_for("gateway", error)
+        exit_for(process, error)
 
 
 async def _serve(
@@ -58,8 +54,8 @@ async def _serve(
         GatewayConfig(
             settings.public_url,
             auth_token.get_secret_value(),
-            api_token=_secret(settings.api_token),
-            calcom_webhook_secret=_secret(settings.calcom_webhook_secret),
+            api_token=reveal(settings.api_token),
+            calcom_webhook_secret=reveal(settings.calcom_webhook_secret),
             calcom_event_types=event_types,
         ),
         MeetingSignaller(client),
@@ -84,5 +80,5 @@ def run(host: str, port: int) -> NoReturn:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_or_exit("gateway")
     auth_token = _auth_token(settings)
-    event_types = _calcom_event_types(settings)
+    event_types = calcom_event_types(settings)
     exit_after(lambda: asyncio.run(_serve(settings, auth_token, event_types, host, port)))

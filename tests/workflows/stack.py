@@ -136,7 +136,10 @@ async def meeting_stack(
     task_queue: str | None = None,
     calcom_webhook_secret: str | None = None,
     calcom_event_types: EventTypes | None = None,
+    api_token: str | None = None,
 ) -> AsyncIterator[Stack]:
+    """The stack on ``env``; its gateway serves every door on a ``MeetingClient`` for the stack's task
+    queue: ``/meetings`` behind ``api_token`` (closed without one), Cal.com with its secret."""
     task_queue = task_queue or f"meetings-{uuid.uuid4()}"
     sock = bind()
     gateway_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -144,6 +147,7 @@ async def meeting_stack(
     gateway_config = GatewayConfig(
         public_url=gateway_url,
         auth_token=TEST_AUTH_TOKEN,
+        api_token=api_token,
         calcom_webhook_secret=calcom_webhook_secret,
         calcom_event_types=calcom_event_types or EventTypes(),
     )
