@@ -17,7 +17,12 @@ class FeedOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    horizon: timedelta = Field(timedelta(days=14), description="How far ahead occurrences become meetings.")
+    horizon: timedelta = Field(
+        timedelta(days=14),
+        ge=timedelta(hours=1),
+        le=timedelta(days=366),
+        description="How far ahead occurrences become meetings (1 hour to 366 days).",
+    )
     timezone: str | None = Field(
         None,
         description="IANA zone for floating times when the feed has no `X-WR-TIMEZONE` "

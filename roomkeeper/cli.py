@@ -79,6 +79,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
         meeting_cli.add_arguments(meeting_parser)
     meeting_parser.set_defaults(handler=_run_meeting)
+
+    calendar_parser = commands.add_parser(
+        "calendar",
+        help="iCalendar feeds whose events become meetings, kept in sync",
+        description="Add, list, show, sync and remove calendar feeds (Google, Outlook, iCloud, Nextcloud, "
+        "any .ics address or file). Talks to Temporal directly; see docs/calendars.md.",
+    )
+    if wanted("calendar"):
+        from roomkeeper import calendar_cli
+
+        calendar_cli.add_arguments(calendar_parser)
+    calendar_parser.set_defaults(handler=_run_calendar)
     return parser
 
 
@@ -110,6 +122,12 @@ def _run_meeting(args: argparse.Namespace) -> int:
     from roomkeeper import meeting_cli
 
     return meeting_cli.run(args)
+
+
+def _run_calendar(args: argparse.Namespace) -> int:
+    from roomkeeper import calendar_cli
+
+    return calendar_cli.run(args)
 
 
 def _command_in(argv: Sequence[str]) -> str:

@@ -36,7 +36,9 @@ from roomkeeper import when
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+    from temporalio.client import Client
 
+    from common.settings import Settings
     from roomkeeper.meeting_client import MeetingClient
     from workflows.meeting_status import MeetingStatus
 
@@ -76,12 +78,11 @@ class Problem(Exception):
         super().__init__("; ".join(self.lines))
 
 
-def validation_problems(error: ValidationError, fields: Sequence[str] = ()) -> list[str]:
+def validation_problems(error: ValidationError) -> list[str]:
     """pydantic's errors as ``workflows.meeting_input.explain`` words them, one line per problem.
 
-    ``explain`` joins problems with "; " (a workflow failure is one message); here each is its own line.
-    The room's cross-field rules arrive as one error listing every broken rule (``room: a: …; b: …``):
-    that is split at each of ``fields`` (the room's field names) into ``room.a: …`` lines.
+    ``explain`` joins problems with "; " (a workflow failure is one message); here each is its own line,
+    the room's broken rules (``room.a: …; room.b: …``) included.
     """
     from pydantic import ValidationError as Error
 
@@ -91,13 +92,7 @@ def validation_problems(error: ValidationError, fields: Sequence[str] = ()) -> l
     for item in error.errors(include_url=False):
         details: Any = {key: item[key] for key in ("type", "loc", "input", "ctx") if key in item}
         line = explain(Error.from_exception_data(error.title, [details])).removeprefix("input: ")
-        if fields and line.startswith("room: "):
-            names = "|".join(re.escape(name) for name in fields)
-            lines += [
-                f"room.{part}" for part in re.split(rf"; (?=(?:{names}): )", line.removeprefix("room: "))
-            ]
-        else:
-            lines.append(line)
+        lines += re.split(r"; (?=room\.)", line)
     return lines
 
 
@@ -124,7 +119,7 @@ _TIME_HELP = "'YYYY-MM-DD HH:MM[:SS] Area/City', 'in 10m', 'now' or ISO 8601 wit
 _DURATION_HELP = "e.g. 30m, 1h, 1h30m, 90s, 2d"
 
 
-def _common_options() -> argparse.ArgumentParser:
+def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     output = common.add_argument_group("output and connection")
     output.add_argument(
@@ -166,9 +161,50 @@ changes; a different spec: refused, naming each difference).
 """
 
 
+def add_room_options(parser: argparse.ArgumentParser) -> None:
+    """The room's flags (read back by ``room_overrides``); ``calendar add`` takes them too."""
+    room = parser.add_argument_group("the room (Twilio's options; defaults in docs/meetings.md)")
+    room.add_argument(
+        "--type", dest="room_type", metavar="TYPE", help=", ".join(ROOM_TYPES) + " (default group)"
+    )
+    room.add_argument(
+        "--max-participants", type=_positive_int, metavar="N", help="at most the type's cap (group: 50)"
+    )
+    room.add_argument(
+        "--max-participant-duration",
+        metavar="DURATION",
+        help="evict each participant this long after they joined",
+    )
+    room.add_argument(
+        "--empty-room-timeout",
+        metavar="DURATION",
+        help="Twilio ends the room this long after the last one left",
+    )
+    room.add_argument(
+        "--unused-room-timeout",
+        metavar="DURATION",
+        help="Twilio ends the room this long after creation if unused",
+    )
+    room.add_argument(
+        "--record", action=argparse.BooleanOptionalAction, help="record participants on connect"
+    )
+    room.add_argument(
+        "--video-codec",
+        action="append",
+        metavar="CODEC",
+        help=" or ".join(VIDEO_CODECS) + "; repeat for several (replaces the spec's list)",
+    )
+    room.add_argument("--media-region", metavar="REGION", help="e.g. us1, ie1, de1, gll")
+    room.add_argument(
+        "--audio-only", action=argparse.BooleanOptionalAction, help="no video (type group only)"
+    )
+    room.add_argument("--large-room", action=argparse.BooleanOptionalAction, help="Twilio's large-room mode")
+    room.add_argument("--unique-name", metavar="NAME", help="the room's name (default: the meeting id)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``meeting`` subcommands, on ``parser`` (``roomkeeper meeting``)."""
-    common = _common_options()
+    common = common_options()
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def action(name: str, help: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
@@ -209,43 +245,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--dry-run", action="store_true", help="print the spec as JSON and stop (nothing is started)"
     )
-    room = schedule.add_argument_group("the room (Twilio's options; defaults in docs/meetings.md)")
-    room.add_argument(
-        "--type", dest="room_type", metavar="TYPE", help=", ".join(ROOM_TYPES) + " (default group)"
-    )
-    room.add_argument(
-        "--max-participants", type=_positive_int, metavar="N", help="at most the type's cap (group: 50)"
-    )
-    room.add_argument(
-        "--max-participant-duration",
-        metavar="DURATION",
-        help="evict each participant this long after they joined",
-    )
-    room.add_argument(
-        "--empty-room-timeout",
-        metavar="DURATION",
-        help="Twilio ends the room this long after the last one left",
-    )
-    room.add_argument(
-        "--unused-room-timeout",
-        metavar="DURATION",
-        help="Twilio ends the room this long after creation if unused",
-    )
-    room.add_argument(
-        "--record", action=argparse.BooleanOptionalAction, help="record participants on connect"
-    )
-    room.add_argument(
-        "--video-codec",
-        action="append",
-        metavar="CODEC",
-        help=" or ".join(VIDEO_CODECS) + "; repeat for several (replaces the spec's list)",
-    )
-    room.add_argument("--media-region", metavar="REGION", help="e.g. us1, ie1, de1, gll")
-    room.add_argument(
-        "--audio-only", action=argparse.BooleanOptionalAction, help="no video (type group only)"
-    )
-    room.add_argument("--large-room", action=argparse.BooleanOptionalAction, help="Twilio's large-room mode")
-    room.add_argument("--unique-name", metavar="NAME", help="the room's name (default: the meeting id)")
+    add_room_options(schedule)
     schedule.set_defaults(act=_schedule)
 
     status = action(
@@ -408,10 +408,17 @@ def _leave(code: int) -> NoReturn:
     os._exit(code)
 
 
-async def main_async(argv: Sequence[str], *, stdout: TextIO, stderr: TextIO) -> int:
+async def main_async(
+    argv: Sequence[str],
+    *,
+    stdout: TextIO,
+    stderr: TextIO,
+    build: Callable[[], argparse.ArgumentParser] | None = None,
+) -> int:
     """``roomkeeper meeting ARGV`` inside a running event loop (tests, embedding): as ``run`` does it,
-    with argparse's own errors and ``--help`` written to ``stderr``/``stdout`` and returned as a status."""
-    parser = build_parser()
+    with argparse's own errors and ``--help`` written to ``stderr``/``stdout`` and returned as a status.
+    ``build`` makes another command's parser (``roomkeeper calendar``'s)."""
+    parser = (build or build_parser)()
     usage_out, usage_err = io.StringIO(), io.StringIO()
     try:
         # argparse writes to sys.stdout/sys.stderr itself; parsing never awaits, so nothing else runs
@@ -428,7 +435,7 @@ async def main_async(argv: Sequence[str], *, stdout: TextIO, stderr: TextIO) -> 
 async def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run the parsed subcommand; every failure becomes lines on ``stderr`` and an exit status."""
     act: Callable[[Run], Awaitable[None]] = args.act
-    prefix = f"roomkeeper meeting {args.action}: "
+    prefix = f"roomkeeper {getattr(args, 'command_name', 'meeting')} {args.action}: "
     current = Run(args, stdout, stderr)
     try:
         if args.timezone is not None:
@@ -452,10 +459,16 @@ async def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
 
 
 async def _client(current: Run) -> MeetingClient:
+    from roomkeeper.meeting_client import MeetingClient
+
+    client, settings = await connect_temporal(current)
+    return MeetingClient(client, settings.task_queue, rpc_timeout=TEMPORAL_TIMEOUT)
+
+
+async def connect_temporal(current: Run) -> tuple[Client, Settings]:
     """Settings (flags over environment), then a bounded connection to Temporal."""
     from common.settings import ConfigurationError, load_settings
     from common.temporal import connect, connect_config
-    from roomkeeper.meeting_client import MeetingClient
 
     args = current.args
     overrides = {"task_queue": args.task_queue} if args.task_queue is not None else {}
@@ -480,7 +493,7 @@ async def _client(current: Run) -> MeetingClient:
         raise Problem(f"cannot use Temporal address {current.address!r}: {_first_line(error)}") from None
     except RuntimeError as error:
         raise Problem(unreachable + _connect_reason(error), EXIT_FAILED) from None
-    return MeetingClient(client, settings.task_queue, rpc_timeout=TEMPORAL_TIMEOUT)
+    return client, settings
 
 
 def _first_line(error: BaseException) -> str:
@@ -510,7 +523,7 @@ async def _on_temporal(current: Run, call: Callable[[MeetingClient], Awaitable[A
     try:
         return await call(meetings)
     except TemporalUnavailable as error:
-        raise Problem(_no_answer(current, error), EXIT_FAILED) from None
+        raise Problem(no_answer(current, error), EXIT_FAILED) from None
     except MeetingNotFound as error:
         raise Problem(await _not_found(meetings, str(error)), EXIT_FAILED) from None
     except MeetingRejected as error:
@@ -522,7 +535,7 @@ async def _on_temporal(current: Run, call: Callable[[MeetingClient], Awaitable[A
         raise Problem(str(error), EXIT_FAILED) from None
 
 
-def _no_answer(current: Run, error: Exception) -> str:
+def no_answer(current: Run, error: Exception) -> str:
     said = str(error).removeprefix("Temporal did not answer").removeprefix(":").strip()
     if current.args.action not in _ANSWERED_BY_A_WORKER:
         reason = f"no answer {said}" if said.startswith("within") else said or "no answer"
@@ -564,7 +577,8 @@ def generated_id(title: str) -> str:
     return f"{slug}-{suffix}" if slug else suffix
 
 
-def _read_spec(path: str) -> dict[str, Any]:
+def read_json_object(path: str, what: str = "a meeting spec") -> dict[str, Any]:
+    """The ``--spec`` file's JSON object, or a ``Problem`` saying what is wrong with the file."""
     where = f"--spec {path}"
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -581,7 +595,7 @@ def _read_spec(path: str) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise Problem(f"{where}: not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     if not isinstance(data, dict):
-        raise Problem(f"{where}: must hold a JSON object (a meeting spec), not {type(data).__name__}")
+        raise Problem(f"{where}: must hold a JSON object ({what}), not {type(data).__name__}")
     return data
 
 
@@ -597,7 +611,7 @@ def _spec_time(data: dict[str, Any], key: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def _room_overrides(args: argparse.Namespace, problems: list[str]) -> dict[str, Any]:
+def room_overrides(args: argparse.Namespace, problems: list[str]) -> dict[str, Any]:
     room: dict[str, Any] = {}
     plain = {
         "room_type": "type",
@@ -628,7 +642,7 @@ def _room_overrides(args: argparse.Namespace, problems: list[str]) -> dict[str, 
 def _spec_data(current: Run) -> dict[str, Any]:
     """The spec file (if any) with every flag applied: the workflow's input, not yet validated."""
     args = current.args
-    data = _read_spec(args.spec) if args.spec else {}
+    data = read_json_object(args.spec) if args.spec else {}
     problems: list[str] = []
     if args.title is not None:
         data["title"] = args.title
@@ -662,7 +676,7 @@ def _spec_data(current: Run) -> dict[str, Any]:
     if end is not None:
         data["end_time"] = end.isoformat()
 
-    room = _room_overrides(args, problems)
+    room = room_overrides(args, problems)
     if room:
         given = data.get("room")
         data["room"] = {**given, **room} if isinstance(given, dict) else room
@@ -677,12 +691,12 @@ async def _schedule(current: Run) -> None:
     from pydantic import ValidationError
 
     from roomkeeper import meeting_output
-    from workflows.meeting_input import MeetingSpec, RoomSpec
+    from workflows.meeting_input import MeetingSpec
 
     try:
         spec = MeetingSpec.model_validate(_spec_data(current))
     except ValidationError as error:
-        raise Problem(validation_problems(error, list(RoomSpec.model_fields))) from None
+        raise Problem(validation_problems(error)) from None
     if spec.end_time <= current.now:
         raise Problem(
             f"the meeting's end, {when.shown(spec.end_time, current.zone, utc_too=True)}, has already "

@@ -8,6 +8,7 @@ numbers from ``twilio_video.limits``, the one place each is written down.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -84,10 +85,11 @@ class RoomSpec(FrozenModel):
         "`/ ? # [ ] @ ! $ & ' ( ) * + , ; = % \\`, control characters, or be `.` or `..`.",
     )
     type: RoomType = Field(RoomType.GROUP, description="Twilio's room type.")
+    # No bounds on the numbers here: the room rules (twilio_video.room_rules) judge every range, against
+    # the room's type where it matters, and all broken rules at once, so every door says "60 is out of
+    # range; allowed from 1 up to 50 for a 'group' room" rather than a bare "at most 50".
     max_participants: int = Field(
         DEFAULT_MAX_PARTICIPANTS,
-        ge=1,
-        le=max(limits.MAX_PARTICIPANTS_BY_TYPE.values()),
         description="How many may be connected at once: at most the `type`'s cap, which is also the "
         "default when smaller than 10 ("
         + ", ".join(f"{kind.value} {cap}" for kind, cap in limits.MAX_PARTICIPANTS_BY_TYPE.items())
@@ -95,22 +97,19 @@ class RoomSpec(FrozenModel):
     )
     max_participant_duration: int = Field(
         3600,
-        ge=limits.MIN_PARTICIPANT_DURATION_SECONDS,
-        le=limits.MAX_PARTICIPANT_DURATION_SECONDS,
         description="Seconds a participant may stay: roomkeeper evicts them this long after they "
-        "connected (Twilio's own cap is set a minute later, as a backstop).",
+        "connected (Twilio's own cap is set a minute later, as a backstop). "
+        f"{limits.MIN_PARTICIPANT_DURATION_SECONDS} to {limits.MAX_PARTICIPANT_DURATION_SECONDS}.",
     )
     empty_room_timeout: int = Field(
         5,
-        ge=limits.ROOM_TIMEOUT_MIN_MINUTES,
-        le=limits.ROOM_TIMEOUT_MAX_MINUTES,
-        description="Minutes after the last participant left until Twilio ends the room.",
+        description="Minutes after the last participant left until Twilio ends the room. "
+        f"{limits.ROOM_TIMEOUT_MIN_MINUTES} to {limits.ROOM_TIMEOUT_MAX_MINUTES}.",
     )
     unused_room_timeout: int = Field(
         5,
-        ge=limits.ROOM_TIMEOUT_MIN_MINUTES,
-        le=limits.ROOM_TIMEOUT_MAX_MINUTES,
-        description="Minutes after creation until Twilio ends a room nobody joined.",
+        description="Minutes after creation until Twilio ends a room nobody joined. "
+        f"{limits.ROOM_TIMEOUT_MIN_MINUTES} to {limits.ROOM_TIMEOUT_MAX_MINUTES}.",
     )
     record_participants_on_connect: bool = Field(False, description="Record every participant's tracks.")
     video_codecs: list[VideoCodec] = Field(
@@ -230,7 +229,15 @@ def explain(error: ValidationError) -> str:
             location = location[1:]
         message = item["msg"].removeprefix("Value error, ")
         where = ".".join(location) or "input"
+        if location and location[-1] == "room" and item["type"] == "value_error":
+            # The room's rules, broken together: one "room.<field>: …" per rule, like a field's error.
+            problems += [f"{where}.{part}" for part in _ROOM_RULE_SPLIT.split(message)]
+            continue
         # The offending value, when it is one value (not a missing field, not a whole object).
         shown = location and item["type"] != "missing" and not isinstance(item["input"], dict | list)
         problems.append(f"{where}: {message}" + (f" (got {item['input']!r})" if shown else ""))
     return "; ".join(problems)
+
+
+#: Between two of ``RoomSpec._twilio_rules``'s violations ("a: …; b: …"): "; " before a field's name.
+_ROOM_RULE_SPLIT = re.compile(rf"; (?=(?:{'|'.join(map(re.escape, RoomSpec.model_fields))}): )")

@@ -158,7 +158,7 @@ def test_options_by_id_then_slug_over_the_defaults() -> None:
     [
         (
             {"event_types": {"standup": {"room": {"type": "group-small", "max_participants": 9}}}},
-            "event type 'standup': room: max_participants: 9 is out of range; allowed from 1 up to 4 for a "
+            "event type 'standup': room.max_participants: 9 is out of range; allowed from 1 up to 4 for a "
             "'group-small' room",
         ),
         (
@@ -233,5 +233,5 @@ def test_the_gateway_does_not_start_with_a_bad_options_file(tmp_path: Path) -> N
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.splitlines() == [
         f"roomkeeper gateway: ROOMKEEPER_CALCOM_EVENT_TYPES ({options}): event type 'standup': "
-        "room.max_participants: Input should be less than or equal to 50 (got 99)"
+        "room.max_participants: 99 is out of range; allowed from 1 up to 50 for a 'group' room"
     ]

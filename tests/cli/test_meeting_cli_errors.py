@@ -89,7 +89,7 @@ BAD_INPUT = [
     ),
     pytest.param(
         ["schedule", *WINDOW, "--max-participants", "60"],
-        ["room.max_participants: Input should be less than or equal to 50 (got 60)"],
+        ["room.max_participants: 60 is out of range; allowed from 1 up to 50 for a 'group' room"],
         id="over the cap",
     ),
     pytest.param(

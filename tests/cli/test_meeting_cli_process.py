@@ -69,8 +69,8 @@ async def test_the_script_schedules_shows_and_fails_in_one_line(stack: Stack) ->
         ),
         ("meeting", "schedule", "--start", "in 1h", "--duration", "1h", "--max-participants", "60"): (
             2,
-            "roomkeeper meeting schedule: room.max_participants: Input should be less than or equal to 50 "
-            "(got 60)\n",
+            "roomkeeper meeting schedule: room.max_participants: 60 is out of range; allowed from 1 up to 50 "
+            "for a 'group' room\n",
         ),
         ("meeting", "list", "--address", f"127.0.0.1:{closed_port()}"): (1, None),
         ("meeting", "cancel", meeting_id, "--reason", "done", *on(stack)): (0, ""),

@@ -41,6 +41,6 @@ def test_every_room_problem_is_named_in_one_line() -> None:
     with pytest.raises(ValidationError) as exc:
         MeetingInput.model_validate(spec | {"room": {"type": "go", "audio_only": True, "media_region": "xx"}})
     assert explain(exc.value) == (
-        "room: audio_only: true needs type 'group', not type 'go'; "
-        "media_region: 'xx' is not one of au1, br1, de1, gll, ie1, in1, jp1, sg1, us1, us2"
+        "room.audio_only: true needs type 'group', not type 'go'; "
+        "room.media_region: 'xx' is not one of au1, br1, de1, gll, ie1, in1, jp1, sg1, us1, us2"
     )
