@@ -92,7 +92,9 @@ async def test_full_story_with_an_overstayer_evicted_on_time(stack: Stack) -> No
     result = await handle.result()
     assert result.ended_by == "schedule"
     assert result.room_sid == room_sid and result.room_sids == [room_sid]
-    assert result.participants_seen == 2 and result.identities_seen == ["alice", "bob"]
+    # In order of arrival: alice joined first, but the emulator (like Twilio) sends callbacks in parallel,
+    # so bob's may arrive first.
+    assert result.participants_seen == 2 and sorted(result.identities_seen) == ["alice", "bob"]
     assert [e.identity for e in result.participants_evicted] == ["alice"]
     eviction = result.participants_evicted[0]
     # Not a moment early; late only by the dev server's timer granularity (about a second).
