@@ -20,7 +20,7 @@ from calendar_feeds.fetch import redacted, validate_source
 from calendar_feeds.models import FeedError, FeedOptions
 from common.sealing import Sealer
 from common.search_attributes import quoted
-from roomkeeper.meeting_client import DEFAULT_RPC_TIMEOUT, MeetingError, TemporalUnavailable
+from roomkeeper.meeting_client import DEFAULT_RPC_TIMEOUT, MeetingError, NotFoundError, TemporalUnavailable
 from workflows.calendar_feed import CalendarFeedWorkflow
 from workflows.calendar_models import (
     FEED_WORKFLOW_PREFIX,
@@ -39,7 +39,7 @@ T = TypeVar("T")
 UPDATE_WAIT = timedelta(minutes=5)
 
 
-class CalendarNotFound(MeetingError):
+class CalendarNotFound(NotFoundError):
     def __init__(self, name: str) -> None:
         super().__init__(f"no calendar {name!r}")
 

@@ -74,7 +74,11 @@ class MeetingError(Exception):
     """Something the caller asked for did not happen; ``str()`` says what, in one line."""
 
 
-class MeetingNotFound(MeetingError):
+class NotFoundError(MeetingError):
+    """What was named (a meeting, a calendar) does not exist."""
+
+
+class MeetingNotFound(NotFoundError):
     def __init__(self, meeting_id: str) -> None:
         super().__init__(f"no meeting {meeting_id!r} (no workflow {workflow_id(meeting_id)!r})")
         self.meeting_id = meeting_id

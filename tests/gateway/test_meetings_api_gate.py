@@ -398,7 +398,7 @@ async def test_an_unexpected_error_is_logged_once_and_answered_without_detail(
         response = await api.get("/meetings/secret-id")
     assert response.status_code == 500
     assert error(response) == "internal error; the gateway's log has the details"
-    (record,) = [r for r in caplog.records if r.name == "roomkeeper.gateway.meetings_api"]
+    (record,) = [r for r in caplog.records if r.name == "roomkeeper.gateway.api_gate"]
     assert record.levelno == logging.ERROR
     assert record.getMessage() == "meetings API: GET '/meetings/secret-id' failed unexpectedly"
     assert record.exc_info is not None and "a bug while reading secret-id" in str(record.exc_info[1])
