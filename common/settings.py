@@ -102,6 +102,18 @@ class Settings(BaseSettings):
     def _urls(cls, value: str) -> str:
         return _http_url(value)
 
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from common.sealing import SealingError, keys_from
+
+            try:
+                keys_from(value.get_secret_value())
+            except SealingError as error:  # the message names the key's position, never its text
+                raise ValueError(str(error).removeprefix("ROOMKEEPER_SECRET_KEY: ")) from None
+        return value
+
     @model_validator(mode="after")
     def _api_key_comes_with_its_secret(self) -> Settings:
         if (self.twilio_api_key is None) != (self.twilio_api_secret is None):

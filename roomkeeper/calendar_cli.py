@@ -8,7 +8,6 @@ Ctrl-C), on ``roomkeeper.calendar_client.CalendarClient``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import re
@@ -226,7 +225,7 @@ async def _add(current: Run) -> None:
 
     async def add(calendars: CalendarClient) -> FeedStatus | None:
         await calendars.add(name, args.ics, every=every, options=options, template=template)
-        return await _first_sync(calendars, name)
+        return await calendars.first_sync(name, FIRST_SYNC_WAIT)
 
     status = await _on_temporal(current, add)
     if current.json:
@@ -239,17 +238,6 @@ async def _add(current: Run) -> None:
         current.print(f"its first sync is still running: see `roomkeeper calendar show {name}`\n")
     else:
         current.print(feed_text(status, current))
-
-
-async def _first_sync(calendars: CalendarClient, name: str) -> FeedStatus | None:
-    """The feed's status once its first sync reported, or None if that takes longer than the wait."""
-    deadline = asyncio.get_running_loop().time() + FIRST_SYNC_WAIT.total_seconds()
-    while asyncio.get_running_loop().time() < deadline:
-        status = await calendars.status(name)
-        if status.last is not None:
-            return status
-        await asyncio.sleep(0.2)
-    return None
 
 
 # ---------------------------------------------------------------------------- list, show, sync, remove

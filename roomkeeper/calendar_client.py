@@ -128,6 +128,17 @@ class CalendarClient:
         except RPCError as error:
             raise _not_found_or_unavailable(error, name) from None
 
+    async def first_sync(self, name: str, within: timedelta) -> FeedStatus | None:
+        """The feed's status once its first sync reported, or None if that takes longer than ``within``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within.total_seconds()
+        while loop.time() < deadline:
+            status = await self.status(name)
+            if status.last is not None:
+                return status
+            await asyncio.sleep(0.2)
+        return None
+
     async def list(self) -> list[CalendarSummary]:
         """Every feed that exists (running), with its status."""
         query = f"WorkflowType = {quoted('CalendarFeedWorkflow')} AND ExecutionStatus = {quoted('Running')}"

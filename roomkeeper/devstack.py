@@ -38,11 +38,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from common import search_attributes
 from common.room_events import MeetingSignaller
+from common.sealing import Sealer
 from common.settings import ENV_FILE, SECRETS_DIR_VARIABLE, Settings, reveal, settings_or_exit
 from common.temporal import DATA_CONVERTER
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
+from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.gateway.serve import calcom_event_types
@@ -258,6 +260,7 @@ async def run_stack(
             ),
             MeetingSignaller(client),
             MeetingClient(client, settings.task_queue),
+            CalendarClient(client, settings.task_queue, Sealer.from_setting(reveal(settings.secret_key))),
         )
         parts.push_async_callback(_stop_server, *await serve(gateway, bind("127.0.0.1", ports.gateway)))
         video = await parts.enter_async_context(video_client(settings))

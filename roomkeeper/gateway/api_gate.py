@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
+from pydantic_core import to_jsonable_python
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
@@ -153,7 +154,8 @@ def problems_of(error: RequestValidationError) -> list[Problem]:
         problems.append(
             Problem(
                 field=".".join(location) or "body",
-                message=message + (f" (got {value!r})" if shown else ""),
+                # As JSON would write it: a duration given as "PT10S" is shown so, not as a timedelta.
+                message=message + (f" (got {to_jsonable_python(value)!r})" if shown else ""),
             )
         )
     return problems
@@ -215,7 +217,7 @@ class ApiGate:
         except Exception:
             # A bug: logged whole, answered without detail (the message could hold request data).
             log.error(
-                "meetings API: %s %r failed unexpectedly",
+                "API: %s %r failed unexpectedly",
                 request.method,
                 clip(request.url.path),
                 exc_info=True,

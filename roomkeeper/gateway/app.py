@@ -35,8 +35,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from common.room_events import RoomEvent, WorkflowGone
 from common.status_callback import PATH_PREFIX, BadCallbackPath, workflow_id_in_path
+from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.gateway.bodies import Refused, bounded_body, clip
 from roomkeeper.gateway.calcom import calcom_router
+from roomkeeper.gateway.calendars_api import calendars_router
 from roomkeeper.gateway.callbacks import BadCallback, room_event_from_callback
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.gateway.meetings_api import meetings_router
@@ -103,10 +105,14 @@ def _request_target(request: Request, limit: int) -> tuple[str, str]:
 
 
 def create_gateway(
-    config: GatewayConfig, signaller: Signaller, meetings: MeetingClient | None = None
+    config: GatewayConfig,
+    signaller: Signaller,
+    meetings: MeetingClient | None = None,
+    calendars: CalendarClient | None = None,
 ) -> FastAPI:
     """The gateway app: ``/healthz`` and the status callback endpoint, signalling through ``signaller``;
-    with ``meetings``, also the meetings API and the Cal.com webhook."""
+    with ``meetings``, also the meetings API and the Cal.com webhook; with ``calendars``, the calendars
+    API."""
     # FastAPIOffline: /docs serves Swagger UI's assets itself instead of from a CDN, so it works offline.
     app = FastAPIOffline(
         title="roomkeeper gateway",
@@ -210,6 +216,8 @@ def create_gateway(
     if meetings is not None:
         app.include_router(meetings_router(config, meetings))
         app.include_router(calcom_router(config, meetings))
+    if calendars is not None:
+        app.include_router(calendars_router(config, calendars))
     # FastAPI's documented way to extend the document (it is built once and cached by app.openapi).
     generate = app.openapi
     app.openapi = lambda: complete(generate())  # type: ignore[method-assign]

@@ -9,8 +9,10 @@ from typing import NoReturn
 from pydantic import SecretStr
 
 from common.room_events import MeetingSignaller
+from common.sealing import Sealer
 from common.settings import ConfigurationError, Settings, exit_for, reveal, settings_or_exit
 from roomkeeper.calcom.event_types import EventTypes, load_event_types
+from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.meeting_client import MeetingClient
@@ -60,6 +62,7 @@ async def _serve(
         ),
         MeetingSignaller(client),
         MeetingClient(client, settings.task_queue),
+        CalendarClient(client, settings.task_queue, Sealer.from_setting(reveal(settings.secret_key))),
     )
     _server, task = await serve(app, bind(host, port), log_level="info")
     log = logging.getLogger("roomkeeper.gateway")

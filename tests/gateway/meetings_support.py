@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from common.temporal import DATA_CONVERTER
 from emulator.credentials import TEST_AUTH_TOKEN
+from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.meeting_client import MeetingClient
@@ -57,7 +58,10 @@ async def unreachable_meetings() -> MeetingClient:
     return MeetingClient(client, "nowhere", rpc_timeout=timedelta(seconds=0.5))
 
 
-def gateway_on(meetings: MeetingClient, api_token: str | None = TOKEN) -> FastAPI:
-    """The whole gateway app with the meetings API on ``meetings``."""
+def gateway_on(
+    meetings: MeetingClient, api_token: str | None = TOKEN, calendars: CalendarClient | None = None
+) -> FastAPI:
+    """The whole gateway app with the meetings API on ``meetings`` (and the calendars API on
+    ``calendars``)."""
     config = GatewayConfig(public_url="http://127.0.0.1", auth_token=TEST_AUTH_TOKEN, api_token=api_token)
-    return create_gateway(config, RecordingSignaller(), meetings)
+    return create_gateway(config, RecordingSignaller(), meetings, calendars)

@@ -400,5 +400,5 @@ async def test_an_unexpected_error_is_logged_once_and_answered_without_detail(
     assert error(response) == "internal error; the gateway's log has the details"
     (record,) = [r for r in caplog.records if r.name == "roomkeeper.gateway.api_gate"]
     assert record.levelno == logging.ERROR
-    assert record.getMessage() == "meetings API: GET '/meetings/secret-id' failed unexpectedly"
+    assert record.getMessage() == "API: GET '/meetings/secret-id' failed unexpectedly"
     assert record.exc_info is not None and "a bug while reading secret-id" in str(record.exc_info[1])

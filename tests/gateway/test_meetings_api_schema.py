@@ -22,6 +22,7 @@ from typing import Any, cast
 import httpx
 import pytest
 import schemathesis
+from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -33,13 +34,16 @@ from schemathesis.specs.openapi.checks import (
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from common.sealing import Sealer
 from common.temporal import DATA_CONVERTER
+from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.meeting_client import MeetingClient
 from tests.gateway.meetings_support import AUTH, TOKEN, gateway_on
 from tests.workflows.stack import meeting_stack
 
 #: Operations checked: the meetings API (the Cal.com door and health are not schemathesis's here).
-TAG = "meetings"
+#: The JSON APIs behind the token (not the Twilio and Cal.com webhooks, which have signatures).
+TAGS = ["meetings", "calendars"]
 
 
 class _Recorder(logging.Handler):
@@ -93,7 +97,7 @@ def stack_in_a_thread(target_host: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def last_resort() -> Iterator[_Recorder]:
     recorder = _Recorder()
-    logger = logging.getLogger("roomkeeper.gateway.meetings_api")
+    logger = logging.getLogger("roomkeeper.gateway.api_gate")
     logger.addHandler(recorder)
     try:
         yield recorder
@@ -110,12 +114,13 @@ def gateway_url(temporal_env: WorkflowEnvironment, last_resort: _Recorder) -> It
 def gateway_document() -> dict[str, Any]:
     """The gateway's OpenAPI document; building it calls no Temporal, so the client is never used."""
     meetings = MeetingClient(cast(Client, None), "document-only")
-    document: dict[str, Any] = json.loads(json.dumps(gateway_on(meetings).openapi()))
+    calendars = CalendarClient(cast(Client, None), "document-only", Sealer([Fernet.generate_key()]))
+    document: dict[str, Any] = json.loads(json.dumps(gateway_on(meetings, calendars=calendars).openapi()))
     return document
 
 
 DOCUMENT = gateway_document()
-schema = schemathesis.openapi.from_dict(DOCUMENT).include(tag=TAG)
+schema = schemathesis.openapi.from_dict(DOCUMENT).include(tag=TAGS)
 
 
 def test_the_document_is_the_one_the_gateway_serves(gateway_url: str) -> None:
@@ -151,4 +156,9 @@ def test_every_meetings_operation_is_generated_for() -> None:
         "PATCH /meetings/{meeting_id}",
         "DELETE /meetings/{meeting_id}",
         "POST /meetings/{meeting_id}/end",
+        "POST /calendars",
+        "GET /calendars",
+        "GET /calendars/{name}",
+        "POST /calendars/{name}/sync",
+        "DELETE /calendars/{name}",
     }

@@ -22,16 +22,18 @@ from temporalio.worker import Interceptor
 
 from activities.sweeper import SweepConfig
 from common.room_events import MeetingSignaller
+from common.sealing import Sealer
 from emulator.app import EmulatorConfig
 from emulator.clock import ManualClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from roomkeeper.calcom.event_types import EventTypes
+from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.serving import bind, serve
 from roomkeeper.worker import running_worker
-from tests.support import RunningEmulator, emulator_settings, running_emulator
+from tests.support import TEST_SECRET_KEY, RunningEmulator, emulator_settings, running_emulator
 from twilio_video.client import TwilioCredentials, VideoClient
 from workflows.meeting import MeetingWorkflow, search_attributes_for
 from workflows.meeting_input import MeetingSpec
@@ -151,7 +153,8 @@ async def meeting_stack(
         calcom_webhook_secret=calcom_webhook_secret,
         calcom_event_types=calcom_event_types or EventTypes(),
     )
-    gateway = create_gateway(gateway_config, MeetingSignaller(env.client), meetings)
+    calendars = CalendarClient(env.client, task_queue, Sealer.from_setting(TEST_SECRET_KEY))
+    gateway = create_gateway(gateway_config, MeetingSignaller(env.client), meetings, calendars)
     server, serving = await serve(gateway, sock)
     config = emulator_config or EmulatorConfig(clock=ManualClock(), rate_limits=False)
     try:
