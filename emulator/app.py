@@ -27,18 +27,40 @@ from starlette.types import Receive, Scope, Send
 from emulator.callbacks import CallbackDispatcher
 from emulator.clock import Clock, ManualClock, SystemClock
 from emulator.credentials import Credentials
-from emulator.errors import ApiError, invalid, not_found
+from emulator.errors import ApiError, invalid, not_found, not_implemented
 from emulator.faults import ERROR_CODE_FOR_STATUS, FaultInjector, FaultPlan
 from emulator.forms import Form, parse_form
+from emulator.media import FAILED_OPERATIONS
 from emulator.paging import PageRequest, T, page_meta, paginate
 from emulator.ratelimit import RateLimiter
-from emulator.render import render_participant, render_room
+from emulator.render import (
+    render_anonymized,
+    render_participant,
+    render_published_track,
+    render_recording,
+    render_recording_rules,
+    render_room,
+    render_subscribe_rules,
+    render_subscribed_track,
+    render_transcription,
+)
 from emulator.room_options import parse_room_options
-from emulator.state import World
+from emulator.state import ParticipantRecord, RoomRecord, World
 from emulator.timers import Timers
 from twilio_video import limits
 from twilio_video.error_codes import ErrorCode
-from twilio_video.models import PageMeta, ParticipantPage, ParticipantStatus, RoomPage, RoomStatus
+from twilio_video.models import (
+    PageMeta,
+    ParticipantPage,
+    ParticipantStatus,
+    PublishedTrackPage,
+    RecordingStatus,
+    RoomPage,
+    RoomRecordingPage,
+    RoomStatus,
+    SubscribedTrackPage,
+    TranscriptionPage,
+)
 from twilio_video.operations import Operation
 from twilio_video.timefmt import format_callback_timestamp, parse_date_filter
 
@@ -196,6 +218,7 @@ class TwilioSurface:
 
     async def update_room(self, request: Request) -> Response:
         room = self.world.complete_room(request.path_params["room"], _form(request).get("Status"))
+        # 202, as Twilio's OpenAPI file documents UpdateRoom (its docs show no other status).
         return model_response(render_room(room, self.emulator.base_url(request)), 202)
 
     async def list_rooms(self, request: Request) -> Response:
@@ -207,7 +230,7 @@ class TwilioSurface:
             _date_filter(query, "DateCreatedBefore"),
         )
         page, base_url, meta = self._page(
-            request, query, rooms, "/v1/Rooms", key="rooms", name_filter="UniqueName"
+            request, query, rooms, "/v1/Rooms", key="rooms", filters=("Status", "UniqueName", *_DATES)
         )
         return model_response(RoomPage(rooms=[render_room(room, base_url) for room in page], meta=meta))
 
@@ -223,13 +246,20 @@ class TwilioSurface:
         )
         path = f"/v1/Rooms/{room_ref}/Participants"
         page, base_url, meta = self._page(
-            request, query, participants, path, key="participants", name_filter="Identity"
+            request, query, participants, path, key="participants", filters=("Status", "Identity", *_DATES)
         )
         items = [render_participant(p, base_url) for p in page]
         return model_response(ParticipantPage(participants=items, meta=meta))
 
     def _page(
-        self, request: Request, query: Form, items: Sequence[T], path: str, *, key: str, name_filter: str
+        self,
+        request: Request,
+        query: Form,
+        items: Sequence[T],
+        path: str,
+        *,
+        key: str,
+        filters: tuple[str, ...] = (),
     ) -> tuple[Sequence[T], str, PageMeta]:
         """One page of ``items`` and its ``meta``, echoing the filters the caller gave."""
         page_request = PageRequest.from_query(query)
@@ -239,7 +269,7 @@ class TwilioSurface:
             base_url=base_url,
             path=path,
             key=key,
-            filters=_echo_filters(query, ("Status", name_filter, "DateCreatedAfter", "DateCreatedBefore")),
+            filters=_echo_filters(query, filters),
             request=page_request,
             next_token=next_token,
             previous_token=previous_token,
@@ -258,8 +288,171 @@ class TwilioSurface:
         )
         return model_response(render_participant(participant, self.emulator.base_url(request)), 202)
 
+    # -------------------------------------------------------------------- participant sub-resources
 
-_KNOWN_RESOURCE = re.compile(r"^/v1/Rooms(/[^/]+(/Participants(/[^/]+)?)?)?$")
+    def _participant(self, request: Request) -> tuple[RoomRecord, ParticipantRecord]:
+        return self.world.find_participant(request.path_params["room"], request.path_params["participant"])
+
+    async def anonymize_participant(self, request: Request) -> Response:
+        participant = self.world.anonymize(request.path_params["room"], request.path_params["participant"])
+        return model_response(render_anonymized(participant, self.emulator.base_url(request)))
+
+    async def list_published_tracks(self, request: Request) -> Response:
+        _, participant = self._participant(request)
+        tracks = self.world.media.published_tracks(participant)
+        page, base_url, meta = self._page(
+            request, _query(request), tracks, _v1_path(request), key="published_tracks"
+        )
+        items = [render_published_track(track, base_url) for track in page]
+        return model_response(PublishedTrackPage(published_tracks=items, meta=meta))
+
+    async def fetch_published_track(self, request: Request) -> Response:
+        _, participant = self._participant(request)
+        track = self.world.media.find_track(participant, request.path_params["track"], _v1_path(request)[3:])
+        return model_response(render_published_track(track, self.emulator.base_url(request)))
+
+    async def list_subscribed_tracks(self, request: Request) -> Response:
+        room, participant = self._participant(request)
+        tracks = self.world.media.subscribed_tracks(room, participant)
+        page, base_url, meta = self._page(
+            request, _query(request), tracks, _v1_path(request), key="subscribed_tracks"
+        )
+        items = [render_subscribed_track(track, participant, base_url) for track in page]
+        return model_response(SubscribedTrackPage(subscribed_tracks=items, meta=meta))
+
+    async def fetch_subscribed_track(self, request: Request) -> Response:
+        room, participant = self._participant(request)
+        wanted = request.path_params["track"]
+        for track in self.world.media.subscribed_tracks(room, participant):
+            if track.sid == wanted:
+                return model_response(
+                    render_subscribed_track(track, participant, self.emulator.base_url(request))
+                )
+        raise not_found(_v1_path(request)[3:])
+
+    async def fetch_subscribe_rules(self, request: Request) -> Response:
+        _, participant = self._participant(request)
+        return model_response(render_subscribe_rules(participant))
+
+    async def update_subscribe_rules(self, request: Request) -> Response:
+        _, participant = self._participant(request)
+        self.world.media.update_subscribe_rules(participant, _form(request).get("Rules"))
+        return model_response(render_subscribe_rules(participant))
+
+    # --------------------------------------------------------------------------- room sub-resources
+
+    async def fetch_recording_rules(self, request: Request) -> Response:
+        room = self.world.find_room(request.path_params["room"])
+        return model_response(render_recording_rules(room))
+
+    async def update_recording_rules(self, request: Request) -> Response:
+        room = self.world.find_room(request.path_params["room"])
+        self.world.media.update_recording_rules(room, _form(request).get("Rules"))
+        return model_response(render_recording_rules(room))
+
+    async def list_recordings(self, request: Request) -> Response:
+        query = _query(request)
+        room = self.world.find_room(request.path_params["room"])
+        recordings = self.world.media.list_recordings(
+            room,
+            _enum_filter(query, "Status", RecordingStatus),
+            query.get("SourceSid"),
+            _date_filter(query, "DateCreatedAfter"),
+            _date_filter(query, "DateCreatedBefore"),
+        )
+        page, base_url, meta = self._page(
+            request,
+            query,
+            recordings,
+            _v1_path(request),
+            key="recordings",
+            filters=("Status", "SourceSid", *_DATES),
+        )
+        return model_response(
+            RoomRecordingPage(recordings=[render_recording(r, base_url) for r in page], meta=meta)
+        )
+
+    async def fetch_recording(self, request: Request) -> Response:
+        room = self.world.find_room(request.path_params["room"])
+        recording = self.world.media.find_recording(
+            room, request.path_params["recording"], _v1_path(request)[3:]
+        )
+        return model_response(render_recording(recording, self.emulator.base_url(request)))
+
+    async def delete_recording(self, request: Request) -> Response:
+        room = self.world.find_room(request.path_params["room"])
+        recording = self.world.media.find_recording(
+            room, request.path_params["recording"], _v1_path(request)[3:]
+        )
+        self.world.media.delete_recording(recording)
+        return Response(status_code=204, headers=CORS_HEADERS)
+
+    async def list_transcriptions(self, request: Request) -> Response:
+        room = self.world.find_room(request.path_params["room"])
+        transcriptions = list(room.media.transcriptions.values())
+        page, base_url, meta = self._page(
+            request, _query(request), transcriptions, _v1_path(request), key="transcriptions"
+        )
+        items = [render_transcription(t, base_url) for t in page]
+        return model_response(TranscriptionPage(transcriptions=items, meta=meta))
+
+    async def create_transcription(self, request: Request) -> Response:
+        room = self.world.find_room(request.path_params["room"])
+        configuration = _json_object_param(_form(request), "Configuration")
+        transcription = self.world.media.create_transcription(room, configuration)
+        return model_response(render_transcription(transcription, self.emulator.base_url(request)), 202)
+
+    async def fetch_transcription(self, request: Request) -> Response:
+        room = self.world.find_room(request.path_params["room"])
+        found = self.world.media.find_transcription(room, request.path_params["ttid"], _v1_path(request)[3:])
+        return model_response(render_transcription(found, self.emulator.base_url(request)))
+
+    async def update_transcription(self, request: Request) -> Response:
+        room = self.world.find_room(request.path_params["room"])
+        found = self.world.media.find_transcription(room, request.path_params["ttid"], _v1_path(request)[3:])
+        form = _form(request)
+        self.world.media.update_transcription(
+            room, found, form.get("Status"), _json_object_param(form, "Configuration")
+        )
+        return model_response(render_transcription(found, self.emulator.base_url(request)), 202)
+
+
+_DATES = ("DateCreatedAfter", "DateCreatedBefore")
+
+
+def _v1_path(request: Request) -> str:
+    """The request's path as Twilio's page URLs and 404 messages carry it (without the query)."""
+    path: str = request.url.path
+    return path
+
+
+def _json_object_param(form: Form, name: str) -> dict[str, Any] | None:
+    raw = form.get(name)
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise invalid(ErrorCode.INVALID_PARAMETER, f"{name} must be a JSON object, got {raw[:40]!r}")
+    return value
+
+
+#: Every path the emulator serves under ``/v1`` (another method on one of them is a 405).
+_KNOWN_RESOURCE = re.compile(
+    r"^/v1/Rooms(/[^/]+(/(Participants(/[^/]+(/Anonymize|/SubscribeRules"
+    r"|/(PublishedTracks|SubscribedTracks)(/[^/]+)?)?)?|RecordingRules|(Recordings|Transcriptions)(/[^/]+)?))?)?$"
+)
+#: Twilio Video resources the emulator does not imitate: a 501 naming the feature, never a 404.
+_NOT_IMITATED: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/v1/Rooms/[^/]+/Recordings/[^/]+/Media$"), "recording media (no media is recorded)"),
+    (re.compile(r"^/v1/Compositions(/.*)?$"), "Compositions"),
+    (re.compile(r"^/v1/CompositionHooks(/.*)?$"), "Composition Hooks"),
+    (re.compile(r"^/v1/CompositionSettings(/.*)?$"), "Composition Settings"),
+    (re.compile(r"^/v1/RecordingSettings(/.*)?$"), "Recording Settings"),
+    (re.compile(r"^/v1/Recordings(/.*)?$"), "the account's Recordings list (use a room's Recordings)"),
+)
 
 
 class Pipeline:
@@ -282,6 +475,9 @@ class Pipeline:
         async def endpoint(request: Request) -> Response:
             async def answer(_: Request) -> Response:
                 path = request.url.path
+                for pattern, feature in _NOT_IMITATED:
+                    if pattern.match(path):
+                        raise not_implemented(f"{feature}: {request.method} {path[3:]}")
                 if _KNOWN_RESOURCE.match(path):
                     raise ApiError(405, ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} {path[3:]}")
                 raise not_found(path[3:] or "/")
@@ -314,7 +510,10 @@ class Pipeline:
             "retry_after": None,
         }
         if request.method == "POST":
-            request.state.form = parse_form(await request.body())
+            body = await request.body()
+            # Twilio reads form bodies only: a JSON body is ignored (reference §8.6), not misread.
+            is_json = request.headers.get("content-type", "").startswith("application/json")
+            request.state.form = Form() if is_json else parse_form(body)
             entry["form"] = request.state.form.values
         try:
             entry["account_sid"] = emulator.credentials.authenticate(request.headers.get("authorization"))
@@ -405,6 +604,15 @@ class ControlSurface:
             Route("/emulator", _control(self.info), methods=["GET"]),
             Route(room, _control(self.join), methods=["POST"]),
             Route(room + "/{identity}/Disconnect", _control(self.disconnect), methods=["POST"]),
+            Route(room + "/{identity}/Tracks", _control(self.publish), methods=["POST"]),
+            Route(
+                room + "/{identity}/Tracks/{track}/{action}", _control(self.track_action), methods=["POST"]
+            ),
+            Route(
+                "/emulator/Rooms/{room}/Recordings/{recording}/Fail",
+                _control(self.fail_recording),
+                methods=["POST"],
+            ),
             Route("/emulator/faults", _control(self.get_faults), methods=["GET"]),
             Route("/emulator/faults", _control(self.set_faults), methods=["POST"]),
             Route("/emulator/faults", _control(self.clear_faults), methods=["DELETE"]),
@@ -422,7 +630,7 @@ class ControlSurface:
         return JSONResponse(
             {
                 "account_sid": emulator.credentials.account_sid,
-                "api_key_sids": sorted(emulator.credentials.api_keys),
+                "api_key_sids": sorted(emulator.credentials.keys),
                 "base_url": emulator.base_url(request),
                 "clock": "manual" if isinstance(clock, ManualClock) else "system",
                 "time_scale": getattr(clock, "time_scale", None),
@@ -447,6 +655,60 @@ class ControlSurface:
     async def disconnect(self, request: Request) -> Response:
         participant = self.emulator.world.leave(request.path_params["room"], request.path_params["identity"])
         return model_response(render_participant(participant, self.emulator.base_url(request)))
+
+    def _connected(self, request: Request) -> tuple[RoomRecord, ParticipantRecord]:
+        """The participant named by identity (or SID) in the path, which must be connected."""
+        world = self.emulator.world
+        room, participant = world.find_participant(
+            request.path_params["room"], request.path_params["identity"]
+        )
+        if participant.status is not ParticipantStatus.CONNECTED:
+            raise invalid(
+                ErrorCode.PARTICIPANT_NOT_FOUND,
+                f"participant {participant.sid} is {participant.status.value}; "
+                "only a connected one has tracks",
+            )
+        return room, participant
+
+    async def publish(self, request: Request) -> Response:
+        """A simulated participant publishes a track: ``Kind`` (audio, video, data), ``Name``."""
+        data = await _json_or_form(request)
+        kind = data.get("Kind", data.get("kind"))
+        name = data.get("Name", data.get("name"))
+        if not isinstance(kind, str) or not (name is None or isinstance(name, str)):
+            raise invalid(
+                ErrorCode.INVALID_PARAMETER, "Kind is required (audio, video or data); Name is a string"
+            )
+        room, participant = self._connected(request)
+        track = self.emulator.world.media.publish(room, participant, kind, name)
+        return model_response(render_published_track(track, self.emulator.base_url(request)), 201)
+
+    #: What a track can be told to do, and whether the action is "enabled" (None: unpublish).
+    TRACK_ACTIONS = {"Enable": True, "Disable": False, "Unpublish": None}
+
+    async def track_action(self, request: Request) -> Response:
+        action = request.path_params["action"]
+        if action not in self.TRACK_ACTIONS:
+            raise not_found(request.url.path)
+        room, participant = self._connected(request)
+        media = self.emulator.world.media
+        track = media.find_track(participant, request.path_params["track"], request.url.path)
+        enabled = self.TRACK_ACTIONS[action]
+        if enabled is None:
+            media.unpublish(room, participant, track)
+        else:
+            media.set_enabled(room, participant, track, enabled)
+        return model_response(render_published_track(track, self.emulator.base_url(request)))
+
+    async def fail_recording(self, request: Request) -> Response:
+        """A processing recording fails (``FailedOperation``, default ``RecordingUpload``)."""
+        data = await _json_or_form(request)
+        operation = data.get("FailedOperation", FAILED_OPERATIONS[-1])
+        world = self.emulator.world
+        room = world.find_room(request.path_params["room"])
+        recording = world.media.find_recording(room, request.path_params["recording"], request.url.path)
+        world.media.fail_recording(room, recording, str(operation))
+        return model_response(render_recording(recording, self.emulator.base_url(request)))
 
     async def get_faults(self, request: Request) -> Response:
         plan = self.emulator.faults.plan
@@ -537,6 +799,91 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         ),
         pipeline.route(participant, "GET", Operation.FETCH_ROOM_PARTICIPANT, surface.fetch_participant),
         pipeline.route(participant, "POST", Operation.UPDATE_ROOM_PARTICIPANT, surface.update_participant),
+        pipeline.route(
+            participant + "/Anonymize",
+            "POST",
+            Operation.UPDATE_ROOM_PARTICIPANT_ANONYMIZE,
+            surface.anonymize_participant,
+        ),
+        pipeline.route(
+            participant + "/PublishedTracks",
+            "GET",
+            Operation.LIST_ROOM_PARTICIPANT_PUBLISHED_TRACK,
+            surface.list_published_tracks,
+        ),
+        pipeline.route(
+            participant + "/PublishedTracks/{track}",
+            "GET",
+            Operation.FETCH_ROOM_PARTICIPANT_PUBLISHED_TRACK,
+            surface.fetch_published_track,
+        ),
+        pipeline.route(
+            participant + "/SubscribedTracks",
+            "GET",
+            Operation.LIST_ROOM_PARTICIPANT_SUBSCRIBED_TRACK,
+            surface.list_subscribed_tracks,
+        ),
+        pipeline.route(
+            participant + "/SubscribedTracks/{track}",
+            "GET",
+            Operation.FETCH_ROOM_PARTICIPANT_SUBSCRIBED_TRACK,
+            surface.fetch_subscribed_track,
+        ),
+        pipeline.route(
+            participant + "/SubscribeRules",
+            "GET",
+            Operation.FETCH_ROOM_PARTICIPANT_SUBSCRIBE_RULE,
+            surface.fetch_subscribe_rules,
+        ),
+        pipeline.route(
+            participant + "/SubscribeRules",
+            "POST",
+            Operation.UPDATE_ROOM_PARTICIPANT_SUBSCRIBE_RULE,
+            surface.update_subscribe_rules,
+        ),
+        pipeline.route(
+            room + "/RecordingRules",
+            "GET",
+            Operation.FETCH_ROOM_RECORDING_RULE,
+            surface.fetch_recording_rules,
+        ),
+        pipeline.route(
+            room + "/RecordingRules",
+            "POST",
+            Operation.UPDATE_ROOM_RECORDING_RULE,
+            surface.update_recording_rules,
+        ),
+        pipeline.route(room + "/Recordings", "GET", Operation.LIST_ROOM_RECORDING, surface.list_recordings),
+        pipeline.route(
+            room + "/Recordings/{recording}", "GET", Operation.FETCH_ROOM_RECORDING, surface.fetch_recording
+        ),
+        pipeline.route(
+            room + "/Recordings/{recording}",
+            "DELETE",
+            Operation.DELETE_ROOM_RECORDING,
+            surface.delete_recording,
+        ),
+        pipeline.route(
+            room + "/Transcriptions", "GET", Operation.LIST_ROOM_TRANSCRIPTIONS, surface.list_transcriptions
+        ),
+        pipeline.route(
+            room + "/Transcriptions",
+            "POST",
+            Operation.CREATE_ROOM_TRANSCRIPTIONS,
+            surface.create_transcription,
+        ),
+        pipeline.route(
+            room + "/Transcriptions/{ttid}",
+            "GET",
+            Operation.FETCH_ROOM_TRANSCRIPTIONS,
+            surface.fetch_transcription,
+        ),
+        pipeline.route(
+            room + "/Transcriptions/{ttid}",
+            "POST",
+            Operation.UPDATE_ROOM_TRANSCRIPTIONS,
+            surface.update_transcription,
+        ),
         pipeline.fallback(),
         *ControlSurface(emulator).routes(),
     ]

@@ -10,13 +10,7 @@ import uvicorn
 
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import Clock, ManualClock, SystemClock
-from emulator.credentials import (
-    TEST_ACCOUNT_SID,
-    TEST_API_KEY_SECRET,
-    TEST_API_KEY_SID,
-    TEST_AUTH_TOKEN,
-    Credentials,
-)
+from emulator.credentials import TEST_ACCOUNT_SID, TEST_API_KEY_SID, TEST_AUTH_TOKEN, Credentials
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auth-token", default=TEST_AUTH_TOKEN, help="auth token: Basic password and callback signing key"
     )
-    parser.add_argument("--api-key-sid", default=TEST_API_KEY_SID, help="an API key SID (SK…) also accepted")
-    parser.add_argument("--api-key-secret", default=TEST_API_KEY_SECRET, help="that API key's secret")
+    parser.add_argument(
+        "--api-key-sid",
+        help=f"an API key SID (SK…) also accepted, with --api-key-secret (default: {TEST_API_KEY_SID} "
+        "with the test account, none with credentials of your own)",
+    )
+    parser.add_argument("--api-key-secret", help="that API key's secret")
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -51,13 +49,17 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         ("--account-sid", args.account_sid, "AC"),
         ("--api-key-sid", args.api_key_sid, "SK"),
     ):
-        if not (value.startswith(prefix) and len(value) == 34):
+        if value is not None and not (value.startswith(prefix) and len(value) == 34):
             raise SystemExit(f"{name} must be {prefix} followed by 32 hex digits, got {value!r}")
+    if (args.api_key_sid is None) != (args.api_key_secret is None):
+        raise SystemExit("--api-key-sid and --api-key-secret go together: give both or neither")
+    # Only the credentials given (or, with none given, the public test account's) open the emulator.
+    api_keys = {args.api_key_sid: args.api_key_secret} if args.api_key_sid is not None else None
     if args.time_scale <= 0:
         raise SystemExit(f"--time-scale must be positive, got {args.time_scale}")
     clock: Clock = ManualClock() if args.manual_clock else SystemClock(args.time_scale)
     return EmulatorConfig(
-        credentials=Credentials(args.account_sid, args.auth_token, {args.api_key_sid: args.api_key_secret}),
+        credentials=Credentials(args.account_sid, args.auth_token, api_keys),
         clock=clock,
         rate_limits=not args.no_rate_limit,
         public_url=args.public_url,
@@ -73,8 +75,11 @@ def describe(config: EmulatorConfig, url: str) -> str:
         f"  TWILIO_VIDEO_BASE_URL={url}",
         f"  TWILIO_ACCOUNT_SID={credentials.account_sid}",
         f"  TWILIO_AUTH_TOKEN={credentials.auth_token if is_test_account else '(as given, not shown)'}",
-        f"  TWILIO_API_KEY={next(iter(credentials.api_keys))}",
     ]
+    keys = sorted(credentials.keys)
+    lines.append(
+        f"  TWILIO_API_KEY={keys[0]}" if keys else "  (no API key: --api-key-sid/--api-key-secret add one)"
+    )
     return "\n".join(lines)
 
 

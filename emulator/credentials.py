@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 from emulator.errors import ApiError
@@ -21,10 +22,26 @@ TEST_API_KEY_SECRET: Final = "roomkeeper-emulator-api-key-secret"
 
 @dataclass(frozen=True)
 class Credentials:
+    """The account the emulator answers for, and the only secrets that open it."""
+
     account_sid: str = TEST_ACCOUNT_SID
     auth_token: str = TEST_AUTH_TOKEN
-    #: API key SID -> secret.
-    api_keys: dict[str, str] = field(default_factory=lambda: {TEST_API_KEY_SID: TEST_API_KEY_SECRET})
+    #: API key SID -> secret. Unset (``None``): the public test API key with the public test account,
+    #: and no API key at all with an account SID or auth token of your own, because a published key
+    #: must not open an emulator started with private credentials.
+    api_keys: Mapping[str, str] | None = None
+
+    @property
+    def is_public_test_account(self) -> bool:
+        """Whether these are the fixed, published test credentials (safe to print)."""
+        return (self.account_sid, self.auth_token) == (TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
+
+    @property
+    def keys(self) -> Mapping[str, str]:
+        """The API keys that open the emulator (SID -> secret)."""
+        if self.api_keys is not None:
+            return self.api_keys
+        return {TEST_API_KEY_SID: TEST_API_KEY_SECRET} if self.is_public_test_account else {}
 
     def authenticate(self, authorization: str | None) -> str:
         """The account SID the ``Authorization`` header proves, or a 401/20003."""
@@ -37,7 +54,7 @@ class Credentials:
         username, _, password = decoded.partition(":")
         if username == self.account_sid and hmac.compare_digest(password, self.auth_token):
             return self.account_sid
-        secret = self.api_keys.get(username)
+        secret = self.keys.get(username)
         if secret is not None and hmac.compare_digest(password, secret):
             return self.account_sid
         raise _unauthorized("Your AccountSid or AuthToken was incorrect.")

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from emulator.media import RecordingRecord, TrackRecord, TranscriptionRecord
 from emulator.room_options import RoomOptions
 from emulator.state import ParticipantRecord, RoomRecord
-from twilio_video.models import Participant, Room
+from twilio_video.models import (
+    Participant,
+    ParticipantAnonymized,
+    PublishedTrack,
+    RecordingRules,
+    Room,
+    RoomRecording,
+    SubscribedTrack,
+    SubscribeRules,
+    TrackRule,
+    Transcription,
+)
 
 #: The room's settings its resource shows: every one of its options the resource has a field for (its
 #: ``unique_name`` is the record's, which falls back to the SID).
@@ -41,7 +53,7 @@ def render_room(room: RoomRecord, base_url: str) -> Room:
 
 
 def render_participant(participant: ParticipantRecord, base_url: str) -> Participant:
-    url = f"{room_url(base_url, participant.room_sid)}/Participants/{participant.sid}"
+    url = participant_url(base_url, participant)
     return Participant(
         sid=participant.sid,
         room_sid=participant.room_sid,
@@ -60,4 +72,118 @@ def render_participant(participant: ParticipantRecord, base_url: str) -> Partici
             "subscribe_rules": f"{url}/SubscribeRules",
             "anonymize": f"{url}/Anonymize",
         },
+    )
+
+
+def participant_url(base_url: str, participant: ParticipantRecord) -> str:
+    return f"{room_url(base_url, participant.room_sid)}/Participants/{participant.sid}"
+
+
+def render_anonymized(participant: ParticipantRecord, base_url: str) -> ParticipantAnonymized:
+    return ParticipantAnonymized(
+        sid=participant.sid,
+        room_sid=participant.room_sid,
+        account_sid=participant.account_sid,
+        status=participant.status,
+        identity=participant.identity,
+        date_created=participant.date_created,
+        date_updated=participant.date_updated,
+        start_time=participant.start_time,
+        end_time=participant.end_time,
+        duration=participant.duration,
+        url=f"{participant_url(base_url, participant)}/Anonymize",
+    )
+
+
+def render_published_track(track: TrackRecord, base_url: str) -> PublishedTrack:
+    participant = f"{room_url(base_url, track.room_sid)}/Participants/{track.participant_sid}"
+    url = f"{participant}/PublishedTracks/{track.sid}"
+    return PublishedTrack(
+        sid=track.sid,
+        participant_sid=track.participant_sid,
+        room_sid=track.room_sid,
+        name=track.name,
+        date_created=track.date_created,
+        date_updated=track.date_updated,
+        enabled=track.enabled,
+        kind=track.kind,
+        url=url,
+    )
+
+
+def render_subscribed_track(
+    track: TrackRecord, subscriber: ParticipantRecord, base_url: str
+) -> SubscribedTrack:
+    return SubscribedTrack(
+        sid=track.sid,
+        participant_sid=subscriber.sid,
+        publisher_sid=track.participant_sid,
+        room_sid=track.room_sid,
+        name=track.name,
+        date_created=track.date_created,
+        date_updated=track.date_updated,
+        enabled=track.enabled,
+        kind=track.kind,
+        url=f"{participant_url(base_url, subscriber)}/SubscribedTracks/{track.sid}",
+    )
+
+
+def render_recording_rules(room: RoomRecord) -> RecordingRules:
+    rules = room.media.recording_rules
+    return RecordingRules(
+        room_sid=room.sid,
+        rules=[TrackRule.model_validate(rule) for rule in rules.rules],
+        date_created=rules.date_created,
+        date_updated=rules.date_updated,
+    )
+
+
+def render_subscribe_rules(participant: ParticipantRecord) -> SubscribeRules:
+    rules = participant.media.subscribe_rules
+    return SubscribeRules(
+        participant_sid=participant.sid,
+        room_sid=participant.room_sid,
+        rules=[TrackRule.model_validate(rule) for rule in rules.rules],
+        date_created=rules.date_created,
+        date_updated=rules.date_updated,
+    )
+
+
+def render_recording(recording: RecordingRecord, base_url: str) -> RoomRecording:
+    url = f"{room_url(base_url, recording.room_sid)}/Recordings/{recording.sid}"
+    return RoomRecording(
+        account_sid=recording.account_sid,
+        status=recording.status,
+        date_created=recording.date_created,
+        sid=recording.sid,
+        source_sid=recording.track.sid,
+        size=recording.size,
+        url=url,
+        type=recording.track.kind,
+        duration=recording.duration,
+        container_format=recording.container,
+        codec=recording.codec,
+        grouping_sids={"room_sid": recording.room_sid, "participant_sid": recording.participant_sid},
+        track_name=recording.track.name,
+        offset=recording.offset,
+        media_external_location=None,
+        room_sid=recording.room_sid,
+        links={"media": f"{url}/Media"},
+    )
+
+
+def render_transcription(transcription: TranscriptionRecord, base_url: str) -> Transcription:
+    return Transcription(
+        ttid=transcription.ttid,
+        account_sid=transcription.account_sid,
+        room_sid=transcription.room_sid,
+        source_sid=None,
+        status=transcription.status,
+        date_created=transcription.date_created,
+        date_updated=transcription.date_updated,
+        start_time=transcription.start_time,
+        end_time=transcription.end_time,
+        duration=transcription.duration,
+        url=f"{room_url(base_url, transcription.room_sid)}/Transcriptions/{transcription.ttid}",
+        configuration=transcription.configuration,
     )

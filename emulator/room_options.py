@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from emulator.errors import ApiError, invalid
+from emulator.errors import ApiError, invalid, not_implemented
 from emulator.forms import Form
+from emulator.media import parse_rules
 from twilio_video import limits
 from twilio_video.error_codes import ErrorCode
 from twilio_video.models import HttpMethod, RoomType, VideoCodec
@@ -24,6 +25,7 @@ from twilio_video.room_rules import (
     EMPTY_ROOM_TIMEOUT,
     MAX_PARTICIPANT_DURATION,
     MAX_PARTICIPANTS,
+    RECORDING_RULES_GRAMMAR,
     UNUSED_ROOM_TIMEOUT,
     Range,
     Wording,
@@ -200,52 +202,10 @@ def _json_object(form: Form, name: str, _: dict[str, Any]) -> dict[str, Any] | N
     return parsed
 
 
-_RULE_KEYS = frozenset({"type", "all", "publisher", "track", "kind"})
-_MAX_RULES = 20
-
-
-def parse_recording_rules(raw: str, parameter: str = "RecordingRules") -> tuple[dict[str, Any], ...]:
-    """Validate recording rules (reference §2.4): a JSON array, or an object with ``rules``."""
-
-    def bad(why: str) -> ApiError:
-        return invalid(ErrorCode.RECORDING_RULES_INVALID, f"{parameter}: {why}")
-
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise bad(f"not valid JSON ({exc.msg} at position {exc.pos})") from None
-    rules = value.get("rules") if isinstance(value, dict) else value
-    if not isinstance(rules, list) or not rules:
-        raise bad("expected a non-empty JSON array of rules (or an object with one under 'rules')")
-    if len(rules) > _MAX_RULES:
-        raise bad(f"{len(rules)} rules given; at most {_MAX_RULES} are allowed")
-    for index, rule in enumerate(rules):
-        where = f"rule {index}"
-        if not isinstance(rule, dict):
-            raise bad(f"{where} is not an object")
-        unknown = set(rule) - _RULE_KEYS
-        if unknown:
-            raise bad(f"{where} has unknown keys {sorted(unknown)}")
-        if rule.get("type") not in ("include", "exclude"):
-            raise bad(f"{where}: type must be 'include' or 'exclude'")
-        filters = {
-            key: rule[key] for key in ("all", "publisher", "track", "kind") if rule.get(key) is not None
-        }
-        if not filters:
-            raise bad(f"{where} has no filter (all, publisher, track or kind)")
-        if "all" in filters and (filters["all"] is not True or len(filters) > 1):
-            raise bad(f"{where}: 'all' must be true and stand alone")
-        if "kind" in filters and filters["kind"] not in ("audio", "video"):
-            raise bad(f"{where}: kind must be 'audio' or 'video'")
-        for key in ("publisher", "track"):
-            if key in filters and not isinstance(filters[key], str):
-                raise bad(f"{where}: {key} must be a string")
-    return tuple(rules)
-
-
 def _recording_rules(form: Form, name: str, _: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A JSON array of rules (or an object with one under ``rules``), judged by Twilio's grammar."""
     raw = form.get(name)
-    return list(parse_recording_rules(raw, name)) if raw is not None else None
+    return None if raw is None else parse_rules(raw, RECORDING_RULES_GRAMMAR, name)
 
 
 #: Every parameter CreateRoom reads, in the order the emulator judges them (and so which problem it
@@ -271,10 +231,20 @@ _PARSERS: tuple[tuple[str, Parser], ...] = (
     ("recording_rules", _recording_rules),
 )
 _ORDER = [parameter for parameter, _ in _PARSERS]
+_KNOWN = frozenset(form_name(parameter) for parameter in _ORDER)
 
 
 def parse_room_options(form: Form) -> RoomOptions:
-    """CreateRoom's parameters with defaults applied; raises ``ApiError`` naming the first bad one."""
+    """CreateRoom's parameters with defaults applied; raises ``ApiError`` naming the first bad one.
+
+    A parameter Twilio's create operation does not list is answered 501 naming it: Twilio would
+    ignore it, and an emulator that ignored it too would hide a typo or a feature it lacks.
+    """
+    if unknown := sorted(name for name in (*form.values, *form.undecodable) if name not in _KNOWN):
+        raise not_implemented(
+            f"CreateRoom parameter {', '.join(unknown)} (not one the emulator knows: "
+            f"{', '.join(sorted(_KNOWN))})"
+        )
     given: dict[str, Any] = {}
     unreadable: ApiError | None = None
     for parameter, parse in _PARSERS:

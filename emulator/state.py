@@ -15,6 +15,7 @@ from datetime import datetime
 
 from emulator.clock import Clock
 from emulator.errors import ApiError, invalid, not_found
+from emulator.media import Media, ParticipantMedia, RoomMedia
 from emulator.room_options import RoomOptions
 from emulator.timers import Timers
 from twilio_video import limits
@@ -36,6 +37,8 @@ class ParticipantRecord:
     date_updated: datetime
     start_time: datetime
     end_time: datetime | None = None
+    #: Its tracks and subscribe rules (set when it joins).
+    media: ParticipantMedia = field(init=False)
 
     @property
     def duration(self) -> int | None:
@@ -59,6 +62,8 @@ class RoomRecord:
     #: identity -> sid of the connected participant with that identity.
     connected: dict[str, str] = field(default_factory=dict)
     next_sequence_number: int = 0
+    #: Its recording rules, recordings and transcriptions (set when it is created).
+    media: RoomMedia = field(init=False)
 
     @property
     def duration(self) -> int | None:
@@ -99,6 +104,7 @@ class World:
         self.rooms_by_status: dict[RoomStatus, list[RoomRecord]] = {status: [] for status in RoomStatus}
         self._participants: dict[str, ParticipantRecord] = {}
         self.connected_participants = 0
+        self.media = Media(self)
 
     def reset(self) -> None:
         self.timers.clear()
@@ -138,11 +144,12 @@ class World:
         self.rooms[sid] = room
         self._in_progress_by_name[room.unique_name] = room
         self.rooms_by_status[RoomStatus.IN_PROGRESS].append(room)
+        self.media.room_created(room)
         self.timers.schedule(("unused", sid), options.unused_room_timeout * 60, lambda: self._end_room(room))
         self.timers.schedule(
             ("lifetime", sid), limits.MAX_ROOM_LIFETIME_SECONDS, lambda: self._end_room(room)
         )
-        self._notify(room, StatusCallbackEvent.ROOM_CREATED)
+        self.notify(room, StatusCallbackEvent.ROOM_CREATED)
         return room
 
     def find_room(self, name_or_sid: str) -> RoomRecord:
@@ -176,6 +183,7 @@ class World:
         for participant in list(room.participants.values()):
             if participant.status is ParticipantStatus.CONNECTED:
                 self._disconnect(room, participant)
+        self.media.room_ending(room)
         now = self.clock.now()
         room.status = RoomStatus.COMPLETED
         room.end_time = now
@@ -189,7 +197,7 @@ class World:
         if index < len(in_progress) and in_progress[index] is room:
             del in_progress[index]
         bisect.insort(self.rooms_by_status[RoomStatus.COMPLETED], room, key=_seq_of)
-        self._notify(room, StatusCallbackEvent.ROOM_ENDED, RoomDuration=str(room.duration))
+        self.notify(room, StatusCallbackEvent.ROOM_ENDED, RoomDuration=str(room.duration))
 
     def list_rooms(
         self,
@@ -255,6 +263,7 @@ class World:
         room.participants[participant.sid] = participant
         room.connected[identity] = participant.sid
         self._participants[participant.sid] = participant
+        self.media.participant_joined(room, participant)
         self.connected_participants += 1
         self.timers.cancel(("unused", room.sid))
         self.timers.cancel(("empty", room.sid))
@@ -263,7 +272,7 @@ class World:
             room.options.max_participant_duration,
             lambda: self._disconnect(room, participant),
         )
-        self._notify(room, StatusCallbackEvent.PARTICIPANT_CONNECTED, participant=participant)
+        self.notify(room, StatusCallbackEvent.PARTICIPANT_CONNECTED, participant=participant)
         return participant
 
     def find_participant(
@@ -310,6 +319,7 @@ class World:
     def _disconnect(self, room: RoomRecord, participant: ParticipantRecord) -> None:
         if participant.status is ParticipantStatus.DISCONNECTED:
             return
+        self.media.participant_leaving(room, participant)
         now = self.clock.now()
         participant.status = ParticipantStatus.DISCONNECTED
         participant.end_time = now
@@ -318,7 +328,7 @@ class World:
             del room.connected[participant.identity]
         self.connected_participants -= 1
         self.timers.cancel(("duration", participant.sid))
-        self._notify(
+        self.notify(
             room,
             StatusCallbackEvent.PARTICIPANT_DISCONNECTED,
             participant=participant,
@@ -328,6 +338,16 @@ class World:
             self.timers.schedule(
                 ("empty", room.sid), room.options.empty_room_timeout * 60, lambda: self._end_room(room)
             )
+
+    def anonymize(self, room_name_or_sid: str, identity_or_sid: str) -> ParticipantRecord:
+        """Replace a participant's identity by its SID, for good (Twilio documents no precondition)."""
+        room, participant = self.find_participant(room_name_or_sid, identity_or_sid)
+        if room.connected.get(participant.identity) == participant.sid:
+            del room.connected[participant.identity]
+            room.connected[participant.sid] = participant.sid
+        participant.identity = participant.sid
+        participant.date_updated = self.clock.now()
+        return participant
 
     def list_participants(
         self,
@@ -356,13 +376,14 @@ class World:
 
     # --------------------------------------------------------------------------------- events
 
-    def _notify(
+    def notify(
         self,
         room: RoomRecord,
         event: StatusCallbackEvent,
         participant: ParticipantRecord | None = None,
         **extra: str,
     ) -> None:
+        """Send ``event`` to the room's StatusCallback (every event takes a sequence number)."""
         sequence_number = room.next_sequence_number
         room.next_sequence_number += 1
         if room.options.status_callback is None:

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from twilio_video.models import RoomType, VideoCodec
+from twilio_video.models import RoomType, RuleType, TrackKind, VideoCodec
 from workflows.meeting_control import CancelRequest, EndRequest, ExtendRequest, RescheduleRequest
-from workflows.meeting_input import MeetingSpec, RoomEndsEarly, RoomSpec
+from workflows.meeting_input import MeetingSpec, RecordingRule, RoomEndsEarly, RoomSpec
 from workflows.meeting_status import (
     ConnectedParticipant,
     EndedBy,
@@ -31,7 +31,7 @@ SECTIONS: list[tuple[str, str, list[type[BaseModel]]]] = [
         "The input",
         "The workflow's one argument, as JSON (`temporal workflow start --input '{…}'`). Unknown fields "
         "are refused; a bad input fails the run at once, naming every field and rule.",
-        [MeetingSpec, RoomSpec],
+        [MeetingSpec, RoomSpec, RecordingRule],
     ),
     (
         "Live control",
@@ -46,7 +46,7 @@ SECTIONS: list[tuple[str, str, list[type[BaseModel]]]] = [
     ),
     ("The result", "What the workflow returns when the meeting is over.", [MeetingSummary, Eviction]),
 ]
-ENUMS: list[type[Enum]] = [Phase, EndedBy, RoomEndsEarly, RoomType, VideoCodec]
+ENUMS: list[type[Enum]] = [Phase, EndedBy, RoomEndsEarly, RoomType, VideoCodec, RuleType, TrackKind]
 
 _LIMITS = {
     "minimum": "≥ {}",

@@ -34,12 +34,14 @@ class ErrorCode(IntEnum):
     RECORDING_RULES_INVALID = 53120
     RECORDING_NOT_SUPPORTED = 53122
     AUDIO_ONLY_NOT_SUPPORTED = 53124
+    TRACK_KIND_NOT_SUPPORTED = 53125
     PARTICIPANT_IDENTITY_INVALID = 53200
     PARTICIPANT_IDENTITY_TOO_LONG = 53201
     PARTICIPANT_NOT_FOUND = 53204
     PARTICIPANT_DUPLICATE_IDENTITY = 53205
     PARTICIPANTS_QUOTA_EXCEEDED = 53206
     PARTICIPANT_STATUS_INVALID = 53209
+    SUBSCRIBE_RULES_INVALID = 53215
     PARTICIPANT_DURATION_EXCEEDED = 53216
 
 
@@ -69,11 +71,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.RECORDING_RULES_INVALID: "Invalid Recording Rule(s)",
     ErrorCode.RECORDING_NOT_SUPPORTED: "Recording operation not supported for the Room type",
     ErrorCode.AUDIO_ONLY_NOT_SUPPORTED: "AudioOnly is not supported for the Room type",
+    ErrorCode.TRACK_KIND_NOT_SUPPORTED: "Track kind not supported",
     ErrorCode.PARTICIPANT_IDENTITY_INVALID: "Participant identity is invalid",
     ErrorCode.PARTICIPANT_IDENTITY_TOO_LONG: "Participant identity is too long",
     ErrorCode.PARTICIPANT_NOT_FOUND: "Participant not found",
     ErrorCode.PARTICIPANT_DUPLICATE_IDENTITY: "Participant disconnected because of duplicate identity",
     ErrorCode.PARTICIPANTS_QUOTA_EXCEEDED: "Concurrent Participants quota exceeded",
     ErrorCode.PARTICIPANT_STATUS_INVALID: "Participant status is invalid",
+    ErrorCode.SUBSCRIBE_RULES_INVALID: "Invalid Subscribe Rule(s)",
     ErrorCode.PARTICIPANT_DURATION_EXCEEDED: "Participant session length exceeded",
 }

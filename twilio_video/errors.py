@@ -64,7 +64,8 @@ class RoomNotInProgress(TwilioError):
 
 
 class InvalidParameter(TwilioError):
-    """Any other 4xx: a parameter breaks Twilio's rules (53xxx, 20001...)."""
+    """Any other 4xx: a parameter breaks Twilio's rules (53xxx, 20001...); or 501, a request for what
+    the service does not implement (the emulator's answer for what it does not imitate)."""
 
 
 _BY_CODE: dict[int, type[TwilioError]] = {
@@ -83,6 +84,8 @@ def error_class_for(status: int, code: int | None) -> type[TwilioError]:
     """The exception class for an HTTP status and Twilio code."""
     if status == 429:
         return RateLimited
+    if status == 501:
+        return InvalidParameter  # "Not Implemented" stays so, however often it is asked
     if status >= 500:
         return TransientError
     if code is not None and code in _BY_CODE:

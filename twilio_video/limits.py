@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from twilio_video.models import RoomType, VideoCodec
+from twilio_video.models import RoomType, TrackKind, VideoCodec
 
 API_PREFIX: Final = "/v1"
 PRODUCTION_BASE_URL: Final = "https://video.twilio.com"
@@ -50,6 +50,19 @@ DEFAULT_VIDEO_CODECS: Final = (VideoCodec.VP8,)
 DEFAULT_MEDIA_REGION: Final = "us1"
 #: Region codes Twilio documents for media (the Insights spec's enum).
 MEDIA_REGIONS: Final = frozenset({"us1", "us2", "au1", "br1", "ie1", "jp1", "sg1", "in1", "de1", "gll"})
+
+#: Room types whose media goes through Twilio's media servers: only these can be recorded or
+#: transcribed (peer-to-peer and Go rooms carry media between the clients; recording them is 53122).
+MEDIA_SERVER_ROOM_TYPES: Final = (RoomType.GROUP, RoomType.GROUP_SMALL)
+
+#: Recording rules and subscribe rules: 1 to 20 rules, each ``include`` or ``exclude`` with its
+#: filters (reference §2.3, §2.4). A recording rule's ``kind`` is audio or video; a subscribe rule's
+#: may also be data.
+MAX_TRACK_RULES: Final = 20
+RECORDING_RULE_KINDS: Final = (TrackKind.AUDIO, TrackKind.VIDEO)
+SUBSCRIBE_RULE_KINDS: Final = (TrackKind.AUDIO, TrackKind.VIDEO, TrackKind.DATA)
+#: A published track's name: at most 128 characters, unique among its participant's tracks.
+MAX_TRACK_NAME_LENGTH: Final = 128
 
 DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 1000

@@ -8,18 +8,25 @@ numbers come from ``twilio_video.limits``; the error codes are the ones Twilio a
 
 A rule only judges a value that is set: ``None`` stands for Twilio's default, which obeys every rule.
 Type-level checks (is it a whole number, a known codec) are left to whoever parses the value.
+
+Recording rules and subscribe rules have a small grammar of their own (``RECORDING_RULES_GRAMMAR``,
+``SUBSCRIBE_RULES_GRAMMAR``), judged on their JSON form so that the emulator (which reads them from a
+form field) and the workflow (which reads them from its input) find the same first problem.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
+
+from pydantic import BaseModel
 
 from twilio_video import limits
 from twilio_video.error_codes import ErrorCode
-from twilio_video.models import RoomType
+from twilio_video.models import RoomType, RuleType, TrackKind
 from twilio_video.params import form_name
 
 
@@ -42,6 +49,10 @@ class RoomSettings(Protocol):
     def media_region(self) -> str | None: ...
     @property
     def audio_only(self) -> bool | None: ...
+    @property
+    def recording_rules(self) -> object: ...
+    @property
+    def transcribe_participants_on_connect(self) -> bool | None: ...
 
 
 class Wording(Enum):
@@ -63,10 +74,19 @@ class Wording(Enum):
         return f"{parameter} {text!r}"
 
 
-def show(value: int | str | bool) -> str:
-    """A value as messages quote it: booleans as on the wire (``true``), strings quoted."""
+def _plain(value: object) -> object:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def show(value: object) -> str:
+    """A value as messages quote it: booleans as on the wire (``true``), strings quoted, lists and
+    objects as compact JSON."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | dict | BaseModel):
+        return json.dumps(value, separators=(",", ":"), default=_plain)
     return repr(value)
 
 
@@ -79,7 +99,7 @@ class Violation:
     """
 
     parameter: str
-    value: int | str | bool
+    value: object
     rule: str
     code: ErrorCode
 
@@ -150,7 +170,7 @@ class OnlyForTypes:
 
 @dataclass(frozen=True)
 class NotForTypes:
-    """A switch that may not be on in rooms of these types."""
+    """A switch (or a setting, when given) that may not be in rooms of these types."""
 
     parameter: str
     code: ErrorCode
@@ -158,10 +178,11 @@ class NotForTypes:
 
     def judge(self, settings: RoomSettings, wording: Wording) -> Violation | None:
         room_type = settings.type or limits.DEFAULT_ROOM_TYPE
-        if not getattr(settings, self.parameter) or room_type not in self.types:
+        value = getattr(settings, self.parameter)
+        if not value or room_type not in self.types:
             return None
         rule = f"is not supported for {wording.setting('type', room_type, given=True)}"
-        return Violation(self.parameter, True, rule, self.code)
+        return Violation(self.parameter, value, rule, self.code)
 
 
 Rule = Range | OneOf | OnlyForTypes | NotForTypes
@@ -193,6 +214,12 @@ RECORD_PARTICIPANTS_ON_CONNECT: Final = NotForTypes(
     (RoomType.PEER_TO_PEER, RoomType.GO),
 )
 MEDIA_REGION: Final = OneOf("media_region", ErrorCode.INVALID_PARAMETER, limits.MEDIA_REGIONS)
+#: Rules of what to record are as meaningless as recording itself where no media server is.
+RECORDING_RULES: Final = replace(RECORD_PARTICIPANTS_ON_CONNECT, parameter="recording_rules")
+#: Transcription runs on the media server too. Twilio documents no code for it: "Invalid parameter".
+TRANSCRIBE_PARTICIPANTS_ON_CONNECT: Final = OnlyForTypes(
+    "transcribe_participants_on_connect", ErrorCode.INVALID_PARAMETER, limits.MEDIA_SERVER_ROOM_TYPES
+)
 
 RULES: Final[tuple[Rule, ...]] = (
     MAX_PARTICIPANTS,
@@ -201,10 +228,83 @@ RULES: Final[tuple[Rule, ...]] = (
     MAX_PARTICIPANT_DURATION,
     AUDIO_ONLY,
     RECORD_PARTICIPANTS_ON_CONNECT,
+    TRANSCRIBE_PARTICIPANTS_ON_CONNECT,
     MEDIA_REGION,
+    RECORDING_RULES,
 )
 
 
 def check(settings: RoomSettings, wording: Wording = Wording.PROSE) -> list[Violation]:
     """Every rule ``settings`` break, in the order of ``RULES``; empty when they obey them all."""
     return [violation for rule in RULES if (violation := rule.judge(settings, wording)) is not None]
+
+
+# ------------------------------------------------------------------------------ track rules
+
+
+@dataclass(frozen=True)
+class TrackRulesGrammar:
+    """What a list of recording or subscribe rules must look like (reference §2.3, §2.4).
+
+    1 to ``limits.MAX_TRACK_RULES`` rules; each an object with ``type`` ``include`` or ``exclude`` and
+    at least one filter; ``all`` is ``true`` and stands alone; ``kind`` is one of ``kinds``;
+    ``publisher`` and ``track`` are strings. A filter set to ``null`` counts as absent (Twilio echoes
+    subscribe rules with every key, unused ones ``null``). Twilio's whole answer is ``code``.
+    """
+
+    code: ErrorCode
+    kinds: tuple[TrackKind, ...]
+    #: Keys a rule may have besides ``type`` and the filters (``priority`` for subscribe rules).
+    extra_keys: tuple[str, ...] = ()
+
+    FILTERS = ("all", "publisher", "track", "kind")
+
+    def rules_of(self, value: object) -> object:
+        """The rules in ``value``: a JSON array, or an object holding it under ``rules`` (which the
+        helper libraries send when given a dict)."""
+        if isinstance(value, dict) and set(value) == {"rules"}:
+            return value["rules"]
+        return value
+
+    def problem(self, value: object) -> str | None:
+        """The first thing wrong with ``value`` (JSON, as parsed), or ``None`` when it is valid."""
+        rules = self.rules_of(value)
+        if not isinstance(rules, list) or not rules:
+            return "expected a non-empty JSON array of rules (or an object with one under 'rules')"
+        if len(rules) > limits.MAX_TRACK_RULES:
+            return f"{len(rules)} rules given; at most {limits.MAX_TRACK_RULES} are allowed"
+        allowed = {"type", *self.FILTERS, *self.extra_keys}
+        kinds = ", ".join(repr(kind.value) for kind in self.kinds)
+        for index, rule in enumerate(rules):
+            where = f"rule {index}"
+            if not isinstance(rule, dict):
+                return f"{where} is not an object"
+            if unknown := sorted(set(rule) - allowed):
+                return f"{where} has unknown keys {unknown}"
+            if rule.get("type") not in tuple(RuleType):
+                return f"{where}: type must be 'include' or 'exclude'"
+            filters = {key: rule[key] for key in self.FILTERS if rule.get(key) is not None}
+            if not filters:
+                return f"{where} has no filter (all, publisher, track or kind)"
+            if "all" in filters and (filters["all"] is not True or len(filters) > 1):
+                return f"{where}: 'all' must be true and stand alone"
+            if "kind" in filters and filters["kind"] not in tuple(self.kinds):
+                return f"{where}: kind must be one of {kinds}"
+            for key in ("publisher", "track", *self.extra_keys):
+                if rule.get(key) is not None and not isinstance(rule[key], str):
+                    return f"{where}: {key} must be a string"
+        return None
+
+    def normalized(self, value: object) -> list[dict[str, Any]]:
+        """Valid rules as plain dicts with their ``null`` filters dropped (check ``problem`` first)."""
+        rules = self.rules_of(value)
+        assert isinstance(rules, list)
+        return [{key: item for key, item in rule.items() if item is not None} for rule in rules]
+
+
+RECORDING_RULES_GRAMMAR: Final = TrackRulesGrammar(
+    ErrorCode.RECORDING_RULES_INVALID, limits.RECORDING_RULE_KINDS
+)
+SUBSCRIBE_RULES_GRAMMAR: Final = TrackRulesGrammar(
+    ErrorCode.SUBSCRIBE_RULES_INVALID, limits.SUBSCRIBE_RULE_KINDS, extra_keys=("priority",)
+)

@@ -27,3 +27,5 @@ def is_sid(value: str, prefix: str) -> bool:
 AccountSid = Annotated[str, StringConstraints(pattern=r"^AC[0-9a-fA-F]{32}$")]
 RoomSid = Annotated[str, StringConstraints(pattern=r"^RM[0-9a-fA-F]{32}$")]
 ParticipantSid = Annotated[str, StringConstraints(pattern=r"^PA[0-9a-fA-F]{32}$")]
+TrackSid = Annotated[str, StringConstraints(pattern=r"^MT[0-9a-fA-F]{32}$")]
+RecordingSid = Annotated[str, StringConstraints(pattern=r"^RT[0-9a-fA-F]{32}$")]

@@ -498,6 +498,7 @@ class MeetingWorkflow:
             title=spec.title,
             phase=self._state.phase,
             room_sid=self._state.room_sid,
+            room=spec.room,
             start_time=spec.start_time,
             end_time=spec.end_time,
             open_at=spec.open_at,

@@ -25,8 +25,9 @@ from pydantic import (
 )
 
 from twilio_video import limits, room_rules
-from twilio_video.models import RoomType, VideoCodec
+from twilio_video.models import RoomType, RuleType, TrackKind, VideoCodec
 from twilio_video.params import CreateRoomParams
+from twilio_video.room_rules import RECORDING_RULES_GRAMMAR
 
 #: The longest meeting window roomkeeper accepts (a room itself lives at most 24 h; longer meetings
 #: get successive rooms under the ``recreate`` policy).
@@ -72,11 +73,38 @@ class FrozenModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RecordingRule(FrozenModel):
+    """One of Twilio's recording rules: `include` or `exclude` the tracks its filters match.
+
+    Rules apply in order, starting from nothing recorded. At least one filter; `all` stands alone.
+    """
+
+    type: RuleType = Field(description="`include` adds the matching tracks, `exclude` takes them away.")
+    all: bool | None = Field(None, description="`true`: every track (alone, with no other filter).")
+    publisher: str | None = Field(None, description="The publishing participant's identity or `PA…` SID.")
+    track: str | None = Field(None, description="A track's name or `MT…` SID.")
+    kind: TrackKind | None = Field(None, description="`audio` or `video`.")
+
+
+def _twilio_recording_rules(rules: list[RecordingRule] | None) -> list[RecordingRule] | None:
+    if rules is not None:
+        problem = RECORDING_RULES_GRAMMAR.problem(
+            [rule.model_dump(mode="json", exclude_none=True) for rule in rules]
+        )
+        if problem:
+            raise ValueError(problem)
+    return rules
+
+
 class RoomSpec(FrozenModel):
-    """How the Twilio room is configured (Twilio's Rooms create parameters).
+    """How the Twilio room is configured: every create parameter of Twilio's Rooms resource.
+
+    (Except `StatusCallback` and its method, which are roomkeeper's own, and the deprecated
+    `EnableTurn`, which Twilio ignores.)
 
     Across fields: `max_participants` is at most the room type's cap; `audio_only` needs type `group`;
-    `record_participants_on_connect` is not for `peer-to-peer` or `go`.
+    `record_participants_on_connect`, `recording_rules` and `transcribe_participants_on_connect` need
+    a room with a media server: type `group` or `group-small`, not `peer-to-peer` or `go`.
     """
 
     unique_name: RoomName | None = Field(
@@ -111,7 +139,26 @@ class RoomSpec(FrozenModel):
         description="Minutes after creation until Twilio ends a room nobody joined. "
         f"{limits.ROOM_TIMEOUT_MIN_MINUTES} to {limits.ROOM_TIMEOUT_MAX_MINUTES}.",
     )
-    record_participants_on_connect: bool = Field(False, description="Record every participant's tracks.")
+    record_participants_on_connect: bool = Field(
+        False,
+        description="Record every participant's tracks: the room's recording rules start as "
+        '`[{"type": "include", "all": true}]` instead of recording nothing.',
+    )
+    recording_rules: Annotated[list[RecordingRule] | None, AfterValidator(_twilio_recording_rules)] = Field(
+        None,
+        description=f"The room's first recording rules (Twilio's; 1-{limits.MAX_TRACK_RULES} rules), e.g. "
+        '`[{"type": "include", "kind": "audio"}]` to record only audio. Default: none sent, so Twilio '
+        "records nothing, or everything with `record_participants_on_connect`.",
+    )
+    transcribe_participants_on_connect: bool = Field(
+        False, description="Start Twilio's real-time transcription when participants connect."
+    )
+    transcriptions_configuration: dict[str, Any] | None = Field(
+        None,
+        description="Twilio's transcription settings as a JSON object, passed through as given, e.g. "
+        '`{"languageCode": "en-US", "partialResults": true}`. Default: none sent, so Twilio uses the '
+        "account's default settings.",
+    )
     video_codecs: list[VideoCodec] = Field(
         default_factory=lambda: [VideoCodec.VP8],
         description="Codecs the room offers (not sent if audio-only).",
@@ -217,6 +264,12 @@ class MeetingSpec(FrozenModel):
             media_region=room.media_region,
             audio_only=room.audio_only,
             large_room=room.large_room,
+            # Sent only when set, so a room without them is created by the very request it always was.
+            recording_rules=[rule.model_dump(mode="json", exclude_none=True) for rule in room.recording_rules]
+            if room.recording_rules is not None
+            else None,
+            transcribe_participants_on_connect=room.transcribe_participants_on_connect or None,
+            transcriptions_configuration=room.transcriptions_configuration,
         )
 
 

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from workflows.meeting_input import RoomSpec
+
 
 class Phase(StrEnum):
     SCHEDULED = "scheduled"
@@ -81,6 +83,11 @@ class MeetingStatus(BaseModel):
     title: str = Field(description="The input's `title`.")
     phase: Phase = Field(description="Where the meeting is in its story.")
     room_sid: str | None = Field(description="The current room's SID (`RM…`), once one exists.")
+    room: RoomSpec | None = Field(
+        None,
+        description="The room's options as the meeting asked for them, every default filled in "
+        "(`unique_name` as given: the room's name is `meeting_id` when it is null).",
+    )
     start_time: AwareDatetime = Field(description="The scheduled start (after any reschedule).")
     end_time: AwareDatetime = Field(description="The scheduled end (after any reschedule or extend).")
     open_at: AwareDatetime = Field(description="When the room opens: `start_time - open_before_seconds`.")

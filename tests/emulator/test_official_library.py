@@ -231,3 +231,73 @@ def test_responses_parse_as_the_shared_models(emulator: RunningEmulator) -> None
         json.loads(api.get(f"/v1/Rooms/{room.sid}").content)["date_created"]
         == room.model_dump(mode="json")["date_created"]
     )
+
+
+def test_room_sub_resources_through_the_library(client: Client, emulator: RunningEmulator) -> None:
+    room = client.video.v1.rooms.create(
+        unique_name="media",
+        recording_rules=[{"type": "include", "kind": "audio"}],
+        transcriptions_configuration={"languageCode": "en-US"},
+    )
+    control = emulator.control()
+    control.post("/emulator/Rooms/media/Participants", json={"Identity": "alice"})
+    control.post("/emulator/Rooms/media/Participants", json={"Identity": "bob"})
+    mic = control.post("/emulator/Rooms/media/Participants/bob/Tracks", json={"Kind": "audio", "Name": "mic"})
+    control.post("/emulator/Rooms/media/Participants/bob/Tracks", json={"Kind": "video", "Name": "cam"})
+    this = client.video.v1.rooms(room.sid)
+
+    rules = this.recording_rules.fetch()
+    assert rules.room_sid == room.sid and rules.rules == [{"type": "include", "kind": "audio"}]
+    updated = this.recording_rules.update(rules=[{"type": "include", "all": True}])
+    assert updated.rules == [{"type": "include", "all": True}] and updated.date_updated is not None
+
+    recordings = this.recordings.list(page_size=1)  # two pages, via next_page_url
+    assert sorted(r.type for r in recordings) == ["audio", "video"]
+    audio = next(r for r in recordings if r.type == "audio")
+    assert audio.source_sid == mic.json()["sid"] and audio.status == "processing"
+    assert this.recordings(audio.sid).fetch().track_name == "mic"
+    assert [r.sid for r in this.recordings.list(source_sid=audio.source_sid)] == [audio.sid]
+    control.post("/emulator/Rooms/media/Participants/bob/Tracks/mic/Unpublish")
+    assert this.recordings(audio.sid).fetch().status == "completed"
+    assert this.recordings(audio.sid).delete() is True
+    assert this.recordings(audio.sid).fetch().status == "deleted"
+
+    transcription = this.transcriptions.create()
+    assert transcription.status == "started" and transcription.configuration == {"languageCode": "en-US"}
+    assert [t.ttid for t in this.transcriptions.list()] == [transcription.ttid]
+    stopped = this.transcriptions(transcription.ttid).update(status="stopped")
+    assert stopped.status == "stopped" and stopped.duration is not None
+    assert this.transcriptions(transcription.ttid).fetch().end_time is not None
+
+
+def test_participant_sub_resources_through_the_library(client: Client, emulator: RunningEmulator) -> None:
+    room = client.video.v1.rooms.create(unique_name="people-media")
+    control = emulator.control()
+    people = "/emulator/Rooms/people-media/Participants"
+    alice = control.post(people, json={"Identity": "alice"}).json()
+    bob = control.post(people, json={"Identity": "bob"}).json()
+    mic = control.post(f"{people}/bob/Tracks", json={"Kind": "audio", "Name": "mic"}).json()
+    control.post(f"{people}/bob/Tracks", json={"Kind": "data", "Name": "chat"})
+    participants = client.video.v1.rooms(room.sid).participants
+
+    published = participants(bob["sid"]).published_tracks.list()
+    assert [(t.name, t.kind, t.enabled) for t in published] == [
+        ("mic", "audio", True),
+        ("chat", "data", True),
+    ]
+    assert participants("bob").published_tracks("mic").fetch().sid == mic["sid"]
+
+    subscribed = participants(alice["sid"]).subscribed_tracks.list()
+    assert [t.publisher_sid for t in subscribed] == [bob["sid"], bob["sid"]]
+    assert participants(alice["sid"]).subscribed_tracks(mic["sid"]).fetch().name == "mic"
+
+    assert participants("alice").subscribe_rules.fetch().rules == [{"type": "include", "all": True}]
+    changed = participants("alice").subscribe_rules.update(rules=[{"type": "include", "kind": "audio"}])
+    assert changed.rules == [{"type": "include", "kind": "audio"}]
+    assert [t.name for t in participants(alice["sid"]).subscribed_tracks.list()] == ["mic"]
+    with pytest.raises(TwilioRestException) as bad:
+        participants("alice").subscribe_rules.update(rules=[{"type": "maybe", "all": True}])
+    assert (bad.value.status, bad.value.code) == (400, 53215)
+
+    anonymized = participants(bob["sid"]).anonymize().update()
+    assert anonymized.identity == bob["sid"] and anonymized.url.endswith("/Anonymize")

@@ -152,6 +152,7 @@ ERROR_CASES = [
     (429, error(429, 20429, "Too Many Requests"), RateLimited),
     (500, error(500, 20500, "Internal"), TransientError),
     (502, None, TransientError),
+    (501, error(501, 501, "Not implemented by the Twilio Video emulator: Compositions"), InvalidParameter),
 ]
 
 

@@ -8,7 +8,13 @@ import pytest
 
 from twilio_video.error_codes import ErrorCode
 from twilio_video.params import CreateRoomParams, form_name
-from twilio_video.room_rules import RULES, Wording, check
+from twilio_video.room_rules import (
+    RECORDING_RULES_GRAMMAR,
+    RULES,
+    SUBSCRIBE_RULES_GRAMMAR,
+    Wording,
+    check,
+)
 
 REGIONS = "au1, br1, de1, gll, ie1, in1, jp1, sg1, us1, us2"
 
@@ -85,6 +91,20 @@ BROKEN: list[tuple[dict[str, Any], str, ErrorCode, str, str]] = [
         "RecordParticipantsOnConnect=true is not supported for Type='peer-to-peer'",
     ),
     (
+        {"type": "go", "recording_rules": [{"type": "include", "all": True}]},
+        "recording_rules",
+        ErrorCode.RECORDING_NOT_SUPPORTED,
+        """[{"type":"include","all":true}] is not supported for type 'go'""",
+        """RecordingRules=[{"type":"include","all":true}] is not supported for Type='go'""",
+    ),
+    (
+        {"type": "peer-to-peer", "transcribe_participants_on_connect": True},
+        "transcribe_participants_on_connect",
+        ErrorCode.INVALID_PARAMETER,
+        "true needs type 'group' or type 'group-small', not type 'peer-to-peer'",
+        "TranscribeParticipantsOnConnect=true needs Type=group or Type=group-small, not Type='peer-to-peer'",
+    ),
+    (
         {"media_region": "mars1"},
         "media_region",
         ErrorCode.INVALID_PARAMETER,
@@ -106,6 +126,10 @@ OBEYED: list[dict[str, Any]] = [
     {"type": "group-small", "record_participants_on_connect": True},
     {"type": "go", "record_participants_on_connect": False},
     {"media_region": "gll"},
+    {"type": "group-small", "recording_rules": [{"type": "exclude", "all": True}]},
+    {"type": "go", "recording_rules": None},
+    {"type": "group-small", "transcribe_participants_on_connect": True},
+    {"type": "go", "transcribe_participants_on_connect": False},
 ]
 
 
@@ -138,4 +162,43 @@ def test_all_broken_rules_are_reported_in_rule_order() -> None:
         "max_participants",
         "audio_only",
         "record_participants_on_connect",
+    ]
+
+
+# (rules as JSON, the first problem with them, or None when valid)
+GRAMMAR_CASES: list[tuple[object, str | None]] = [
+    ([{"type": "include", "all": True}], None),
+    ({"rules": [{"type": "exclude", "kind": "video"}]}, None),
+    ([{"type": "include", "publisher": "alice", "kind": "audio", "track": None}], None),
+    ([], "expected a non-empty JSON array of rules (or an object with one under 'rules')"),
+    ("include", "expected a non-empty JSON array of rules (or an object with one under 'rules')"),
+    ([{"type": "include", "all": True}] * 21, "21 rules given; at most 20 are allowed"),
+    ([1], "rule 0 is not an object"),
+    ([{"type": "include", "all": True, "colour": "red"}], "rule 0 has unknown keys ['colour']"),
+    ([{"type": "keep", "all": True}], "rule 0: type must be 'include' or 'exclude'"),
+    ([{"type": "include"}], "rule 0 has no filter (all, publisher, track or kind)"),
+    ([{"type": "include", "all": False}], "rule 0: 'all' must be true and stand alone"),
+    ([{"type": "include", "all": True, "kind": "audio"}], "rule 0: 'all' must be true and stand alone"),
+    ([{"type": "include", "kind": "data"}], "rule 0: kind must be one of 'audio', 'video'"),
+    ([{"type": "include", "publisher": 7}], "rule 0: publisher must be a string"),
+    (
+        [{"type": "include", "all": True}, {"type": "exclude"}],
+        "rule 1 has no filter (all, publisher, track or kind)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rules", "problem"), GRAMMAR_CASES)
+def test_recording_rules_grammar(rules: object, problem: str | None) -> None:
+    assert RECORDING_RULES_GRAMMAR.problem(rules) == problem
+
+
+def test_subscribe_rules_also_take_data_tracks_and_a_priority() -> None:
+    rules = [{"type": "include", "kind": "data", "priority": "high"}]
+    assert SUBSCRIBE_RULES_GRAMMAR.problem(rules) is None
+    assert RECORDING_RULES_GRAMMAR.problem(rules) == "rule 0 has unknown keys ['priority']"
+    assert (SUBSCRIBE_RULES_GRAMMAR.code, int(ErrorCode.SUBSCRIBE_RULES_INVALID)) == (53215, 53215)
+    assert (RECORDING_RULES_GRAMMAR.code, int(ErrorCode.RECORDING_RULES_INVALID)) == (53120, 53120)
+    assert SUBSCRIBE_RULES_GRAMMAR.normalized([{"type": "exclude", "all": True, "kind": None}]) == [
+        {"type": "exclude", "all": True}
     ]
