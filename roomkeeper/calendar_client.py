@@ -140,8 +140,12 @@ class CalendarClient:
         return None
 
     async def list(self) -> list[CalendarSummary]:
-        """Every feed that exists (running), with its status."""
-        query = f"WorkflowType = {quoted('CalendarFeedWorkflow')} AND ExecutionStatus = {quoted('Running')}"
+        """Every feed being synced on this task queue, with its status."""
+        # This deployment's calendars: those its workers (its task queue) sync.
+        query = (
+            f"WorkflowType = {quoted('CalendarFeedWorkflow')} AND ExecutionStatus = {quoted('Running')} "
+            f"AND TaskQueue = {quoted(self._task_queue)}"
+        )
         try:
             names = sorted(
                 [
