@@ -11,7 +11,6 @@ import argparse
 import hashlib
 import json
 import re
-import textwrap
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -40,21 +39,7 @@ The address is sealed with ROOMKEEPER_SECRET_KEY before it reaches Temporal (see
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``calendar`` subcommands, on ``parser`` (``roomkeeper calendar``)."""
-    common = meeting_cli.common_options()
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    parser.set_defaults(command_name="calendar")
-
-    def action(name: str, help: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
-        sub = actions.add_parser(
-            name,
-            parents=[common],
-            help=help,
-            description=textwrap.fill(description, 78),
-            epilog=epilog,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        sub.set_defaults(command_name="calendar")
-        return sub
+    action = meeting_cli.subcommands(parser, "calendar")
 
     add = action(
         "add",

@@ -161,6 +161,32 @@ changes; a different spec: refused, naming each difference).
 """
 
 
+Subcommand = Callable[..., argparse.ArgumentParser]
+
+
+def subcommands(parser: argparse.ArgumentParser, command_name: str) -> Subcommand:
+    """A maker of ``parser``'s subcommands (``action(name, help, description, epilog=None)``), each with
+    the options for output and connection; errors are prefixed ``roomkeeper <command_name> <action>``."""
+    common = common_options()
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    parser.set_defaults(command_name=command_name)
+
+    def action(name: str, help: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+        sub = actions.add_parser(
+            name,
+            parents=[common],
+            help=help,
+            # Filled here: the raw formatter keeps the epilog's examples as written, descriptions too.
+            description=textwrap.fill(description, 78),
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.set_defaults(command_name=command_name)
+        return sub
+
+    return action
+
+
 def add_room_options(parser: argparse.ArgumentParser) -> None:
     """The room's flags (read back by ``room_overrides``); ``calendar add`` takes them too."""
     room = parser.add_argument_group("the room (Twilio's options; defaults in docs/meetings.md)")
@@ -204,20 +230,7 @@ def add_room_options(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``meeting`` subcommands, on ``parser`` (``roomkeeper meeting``)."""
-    common = common_options()
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-    def action(name: str, help: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
-        return actions.add_parser(
-            name,
-            parents=[common],
-            help=help,
-            # Filled here: the raw formatter keeps the epilog's examples as written, descriptions too.
-            description=textwrap.fill(description, 78),
-            epilog=epilog,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-
+    action = subcommands(parser, "meeting")
     schedule = action(
         "schedule",
         "schedule a meeting (its room opens before the start and closes at the end)",
@@ -435,7 +448,7 @@ async def main_async(
 async def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run the parsed subcommand; every failure becomes lines on ``stderr`` and an exit status."""
     act: Callable[[Run], Awaitable[None]] = args.act
-    prefix = f"roomkeeper {getattr(args, 'command_name', 'meeting')} {args.action}: "
+    prefix = f"roomkeeper {args.command_name} {args.action}: "
     current = Run(args, stdout, stderr)
     try:
         if args.timezone is not None:

@@ -10,6 +10,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from common import search_attributes
+from tests.calendar_feeds.feeds_http import FeedServer, served_feed
 from tests.support import CallbackSink, RunningEmulator, callback_sink, running_emulator
 from tests.task_failures import BENIGN_TASK_FAILURE_CAUSES, failed_workflow_tasks
 from tests.temporal_env import TEMPORAL_CLI
@@ -20,6 +21,13 @@ def emulator() -> Iterator[RunningEmulator]:
     """A fresh emulator over real HTTP: manual clock, rate limits off."""
     with running_emulator() as running:
         yield running
+
+
+@pytest.fixture
+def feed_server() -> Iterator[tuple[FeedServer, str]]:
+    """A calendar feed over real HTTP (``tests.calendar_feeds.feeds_http``) and its address."""
+    with served_feed() as served:
+        yield served
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import SimpleNamespace
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -307,3 +307,13 @@ def gated_route_class(gate: ApiGate) -> type[APIRoute]:
             return gated
 
     return MeetingsRoute
+
+
+def gated_router(config: GatewayConfig, prefix: str) -> APIRouter:
+    """An ``APIRouter`` for ``prefix`` (tagged with its name) whose every route passes the gate."""
+    return APIRouter(
+        prefix=prefix,
+        tags=[prefix.strip("/")],
+        route_class=gated_route_class(ApiGate(config)),
+        dependencies=[Depends(BEARER)],
+    )

@@ -8,18 +8,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from calendar_feeds.models import FeedOptions
 from roomkeeper.calendar_client import CalendarClient, CalendarRefused
 from roomkeeper.gateway.api_gate import (
-    BEARER,
-    ApiGate,
     ErrorBody,
     InvalidRequestBody,
     Problem,
-    gated_route_class,
+    gated_router,
     invalid_request,
 )
 from roomkeeper.gateway.config import GatewayConfig
@@ -76,12 +74,7 @@ def _errors(*statuses: int) -> dict[int | str, Any]:
 
 
 def calendars_router(config: GatewayConfig, calendars: CalendarClient) -> APIRouter:
-    router = APIRouter(
-        prefix="/calendars",
-        tags=["calendars"],
-        route_class=gated_route_class(ApiGate(config)),
-        dependencies=[Depends(BEARER)],
-    )
+    router = gated_router(config, "/calendars")
 
     @router.post(
         "",

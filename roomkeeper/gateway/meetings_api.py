@@ -19,17 +19,15 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from annotated_types import Ge, Le, MaxLen
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from roomkeeper.gateway.api_gate import (
-    BEARER,
-    ApiGate,
     ErrorBody,
     InvalidRequestBody,
     Problem,
-    gated_route_class,
+    gated_router,
     invalid_request,
 )
 from roomkeeper.gateway.config import GatewayConfig
@@ -170,12 +168,7 @@ def meetings_router(
 ) -> APIRouter:
     """The ``/meetings`` routes on ``meetings``, behind ``config.api_token``; ``end_wait`` bounds how long
     ``POST /meetings/{id}/end`` waits for the room to close."""
-    router = APIRouter(
-        prefix="/meetings",
-        tags=["meetings"],
-        route_class=gated_route_class(ApiGate(config)),
-        dependencies=[Depends(BEARER)],
-    )
+    router = gated_router(config, "/meetings")
 
     @router.post(
         "",

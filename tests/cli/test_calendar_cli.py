@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from roomkeeper import calendar_cli
-from tests.calendar_feeds.test_feed_sync import SECRET_PATH, Event, FeedServer
+from tests.calendar_feeds.feeds_http import Event, FeedServer
 from tests.cli.support import Ran, on
 from tests.support import TEST_SECRET_KEY
 from tests.workflows.stack import Stack, meeting_stack
@@ -32,21 +32,6 @@ async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
 def _secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     # The worker's key (tests.support), so what the CLI seals the worker can open; and no key file in $HOME.
     monkeypatch.setenv("ROOMKEEPER_SECRET_KEY", TEST_SECRET_KEY)
-
-
-@pytest.fixture
-def feed_server() -> Iterator[tuple[FeedServer, str]]:
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
-    from roomkeeper.serving import serve_in_thread
-
-    state = FeedServer()
-    server = serve_in_thread(Starlette(routes=[Route(SECRET_PATH, state.serve)]))
-    try:
-        yield state, server.url + SECRET_PATH
-    finally:
-        server.stop()
 
 
 async def calendar(*argv: str) -> Ran:

@@ -4,18 +4,15 @@ with a feed served over real HTTP: add → list → show → sync → remove, an
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 import pytest_asyncio
-from starlette.applications import Starlette
-from starlette.routing import Route
 from temporalio.testing import WorkflowEnvironment
 
-from roomkeeper.serving import serve_in_thread
-from tests.calendar_feeds.test_feed_sync import SECRET_PATH, Event, FeedServer
+from tests.calendar_feeds.feeds_http import Event, FeedServer
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.calendar_models import FeedStatus, SyncReport
 
@@ -27,16 +24,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     async with meeting_stack(temporal_env, api_token=TOKEN) as running:
         yield running
-
-
-@pytest.fixture
-def feed_server() -> Iterator[tuple[FeedServer, str]]:
-    state = FeedServer()
-    server = serve_in_thread(Starlette(routes=[Route(SECRET_PATH, state.serve)]))
-    try:
-        yield state, server.url + SECRET_PATH
-    finally:
-        server.stop()
 
 
 @pytest_asyncio.fixture
