@@ -132,9 +132,9 @@ def _read_file(source: str, previous: Validators, max_bytes: int) -> Fetched:
         stat = path.stat()
         if stat.st_size > max_bytes:
             raise FeedError(f"{path} is {stat.st_size} bytes; the limit is {max_bytes} bytes")
+        # Compared by content, not modification time: a file rewritten within the same second (or with
+        # its mtime preserved by a copy) must still count as changed; a local read is cheap.
         modified = formatdate(stat.st_mtime, usegmt=True)
-        if previous.last_modified == modified and previous.digest is not None:
-            return Fetched(data=None, validators=previous, status=0)
         with path.open("rb") as file:
             data = file.read(max_bytes + 1)
     except OSError as error:

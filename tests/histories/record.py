@@ -123,6 +123,36 @@ async def revisions(stack: Stack) -> str:
     return handle.id
 
 
+async def calendar_feed(stack: Stack) -> str:
+    """A feed from a file: the first sync starts two meetings, a change moves one and removes the other,
+    an unchanged sync, then removal with its meetings cancelled."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from calendar_feeds.fetch import redacted
+    from tests.calendar_feeds.feeds_http import Event, FeedServer
+    from workflows.calendar_feed import CalendarFeedWorkflow
+    from workflows.calendar_models import CalendarFeed, FeedInput, RemoveRequest
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=1)
+    server = FeedServer(events=[Event("a@rec", start, title="A"), Event("b@rec", start + timedelta(hours=2))])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "feed.ics"
+        path.write_bytes(server.body())
+        feed = CalendarFeed(name="rec-feed", source=str(path), source_shown=redacted(str(path)))
+        handle = await stack.env.client.start_workflow(
+            CalendarFeedWorkflow.run, FeedInput(feed), id="calendar-rec-feed", task_queue=stack.task_queue
+        )
+        await handle.execute_update(CalendarFeedWorkflow.sync_now)
+        server.events = [Event("a@rec", start + timedelta(hours=1), title="A", sequence=1)]
+        path.write_bytes(server.body())
+        await handle.execute_update(CalendarFeedWorkflow.sync_now)
+        await handle.execute_update(CalendarFeedWorkflow.sync_now)
+        await handle.execute_update(CalendarFeedWorkflow.remove, RemoveRequest(cancel_meetings=True))
+        await handle.result()
+    return handle.id
+
+
 SCENARIOS = {
     scenario.__name__: scenario
     for scenario in (
@@ -132,6 +162,7 @@ SCENARIOS = {
         story_with_patches,
         outage_while_closing,
         revisions,
+        calendar_feed,
     )
 }
 

@@ -1,5 +1,6 @@
-"""Recorded MeetingWorkflow histories must replay on today's code: a non-deterministic change fails here
-before it can break running meetings (then guard it with ``workflow.patched``)."""
+"""Recorded MeetingWorkflow and CalendarFeedWorkflow histories must replay on today's code: a
+non-deterministic change fails here before it can break running workflows (then guard it with
+``workflow.patched``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.calendar_feed import CalendarFeedWorkflow
 from workflows.meeting import MeetingWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
@@ -22,5 +24,7 @@ def test_histories_are_committed() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 - a small local file
-    replayer = Replayer(workflows=[MeetingWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[MeetingWorkflow, CalendarFeedWorkflow], data_converter=pydantic_data_converter
+    )
     await replayer.replay_workflow(history)
