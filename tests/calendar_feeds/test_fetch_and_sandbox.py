@@ -155,6 +155,10 @@ async def test_local_files_and_sources(tmp_path: Path, http) -> None:
     first = await fetch(str(path), Validators(), http)
     assert first.data == BERLIN and first.status == 0
     assert (await fetch(path.as_uri(), first.validators, http)).data is None
+    # Rewritten within the same second (same modification time to the second): still a change.
+    path.write_bytes(BERLIN.replace(b"Weekly standup", b"Standup"))
+    changed = await fetch(str(path), first.validators, http)
+    assert changed.data is not None and b"Standup" in changed.data
     with pytest.raises(FeedError, match=r"^cannot read .*missing\.ics: No such file or directory$"):
         await fetch(str(tmp_path / "missing.ics"), Validators(), http)
     assert validate_source("webcal://example.com/a.ics") == "https://example.com/a.ics"
