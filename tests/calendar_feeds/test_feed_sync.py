@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from prometheus_client import REGISTRY
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -211,8 +212,9 @@ async def test_a_broken_feed_changes_nothing_and_says_why(
     assert status.failing_since == report.at and status.meetings_ahead == 2
     assert await history_lengths(stack, ids) == before
     assert fetches(status.name, "failed", stack.task_queue) == failed_before + 1
-    details = (await handle.describe()).raw_description.workflow_extended_info
-    assert details is not None
+    # The Temporal UI's details pane says the same.
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert f"⚠ {report.message}" in metadata.current_details and "failing since" in metadata.current_details
 
     # Fixed: the next sync recovers and clears the failure (the feed is as it was: nothing to do).
     server.status, server.raw = 200, None
@@ -220,4 +222,57 @@ async def test_a_broken_feed_changes_nothing_and_says_why(
     report = await sync(handle)
     assert report.outcome is SyncOutcome.UNCHANGED and report.unchanged == 2
     assert (await handle.query(CalendarFeedWorkflow.status)).failing_since is None
+    await handle.execute_update(CalendarFeedWorkflow.remove, RemoveRequest(cancel_meetings=True))
+
+
+async def test_a_series_moved_in_time_and_a_meeting_under_way(
+    stack: Stack, feed_server: tuple[FeedServer, str]
+) -> None:
+    server, url = feed_server
+    now = datetime.now(UTC).replace(microsecond=0)
+    # Starts in a minute: its room opens at once (two minutes early by default).
+    live = Event("live@example.com", now + timedelta(minutes=1), minutes=30, title="Live")
+    base = now.replace(second=0) + timedelta(days=2)
+    series = Event("series@example.com", base, rrule="FREQ=DAILY;COUNT=2", title="Series")
+    other = Event("other@example.com", base + timedelta(hours=5), title="Other")
+    server.events = [live, series, other]
+    handle = await start_feed(stack, url)
+    assert (await first_report(handle)).started == 4
+    status: FeedStatus = await handle.query(CalendarFeedWorkflow.status)
+    ids = {(m.title, m.start): m.meeting_id for m in status.upcoming}
+    live_id = ids[("Live", live.start)]
+    await wait_until_async(
+        lambda: stack.meetings.status(live_id), lambda s: s.phase is Phase.OPEN, what="the live room"
+    )
+    before = await history_lengths(stack, [ids[("Other", other.start)]])
+
+    # The live meeting is moved an hour later: its room stays, only its end moves. The series moves
+    # from its start to an hour later (SEQUENCE+1): RFC 5545 names instances by their original start,
+    # so these are new instances: the old meetings are cancelled and new ones started.
+    server.events = [
+        Event(live.uid, live.start + timedelta(hours=1), minutes=30, title="Live", sequence=1),
+        Event(series.uid, base + timedelta(hours=1), rrule="FREQ=DAILY;COUNT=2", title="Series", sequence=1),
+        other,
+    ]
+    server.changed()
+    report = await sync(handle)
+    assert (report.started, report.moved, report.cancelled, report.unchanged, report.refused) == (
+        2,
+        1,
+        2,
+        1,
+        0,
+    )
+    moved = await stack.meetings.status(live_id)
+    assert (moved.phase, moved.start_time, moved.end_time) == (
+        Phase.OPEN,
+        live.start,
+        live.start + timedelta(hours=1, minutes=30),
+    )
+    status = await handle.query(CalendarFeedWorkflow.status)
+    assert sorted(m.start for m in status.upcoming if m.title == "Series" and not m.cancelled) == [
+        base + timedelta(hours=1),
+        base + timedelta(days=1, hours=1),
+    ]
+    assert await history_lengths(stack, [ids[("Other", other.start)]]) == before
     await handle.execute_update(CalendarFeedWorkflow.remove, RemoveRequest(cancel_meetings=True))

@@ -176,3 +176,16 @@ def test_unknown_zones_and_garbage_are_feed_errors() -> None:
         FeedError, match=r"^(not a valid iCalendar feed|cannot expand the feed's recurrences): "
     ):
         expand(broken_rule, WINDOW, FeedOptions())
+
+
+def test_rdate_adds_an_instance() -> None:
+    data = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:rdate\r\nDTSTART:20261005T100000Z\r\n"
+        b"DURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=2\r\nRDATE:20261007T150000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    found = expand(data, WINDOW, FeedOptions())
+    assert [(utc(o.recurrence_id or ""), utc(o.start)) for o in found.occurrences] == [
+        ("10-05 10:00", "10-05 10:00"),
+        ("10-07 15:00", "10-07 15:00"),
+        ("10-12 10:00", "10-12 10:00"),
+    ]
