@@ -114,7 +114,7 @@ class RoomActivities:
                 type="RoomNameRace",
             ) from None
         if owner_of(existing.status_callback) == request.workflow_id:
-            activity.logger.info(
+            activity.logger.debug(  # the workflow logs the adoption (step room_adopted)
                 "adopting room %s (%s) created by an earlier attempt", existing.sid, existing.unique_name
             )
             return self._opened(request, CreatedRoom(room=existing, adopted=True), began)

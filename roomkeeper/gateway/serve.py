@@ -9,7 +9,8 @@ from typing import NoReturn
 from pydantic import SecretStr
 
 from common.room_events import MeetingSignaller
-from common.settings import ConfigurationError, Settings, exit_for, reveal, settings_or_exit
+from common.settings import ConfigurationError, LogFormat, Settings, exit_for, reveal, settings_or_exit
+from roomkeeper import logs
 from roomkeeper.calcom.event_types import EventTypes, load_event_types
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
@@ -61,7 +62,8 @@ async def _serve(
         MeetingSignaller(client),
         MeetingClient(client, settings.task_queue),
     )
-    _server, task = await serve(app, bind(host, port), log_level="info")
+    # log_config=None: uvicorn's lines go through the process's own log format (JSON included).
+    _server, task = await serve(app, bind(host, port), log_level="info", log_config=None)
     log = logging.getLogger("roomkeeper.gateway")
     log.info("gateway on http://%s:%d (public URL %s)", host, port, settings.public_url)
     if settings.calcom_webhook_secret is None:
@@ -75,10 +77,11 @@ async def _serve(
     await task  # uvicorn ends it on SIGTERM or SIGINT
 
 
-def run(host: str, port: int) -> NoReturn:
-    """``roomkeeper gateway``: exit status 0 after SIGTERM/SIGINT, 2 for a configuration problem."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def run(host: str, port: int, log_format: LogFormat | None = None) -> NoReturn:
+    """``roomkeeper gateway``: exit status 0 after SIGTERM/SIGINT, 2 for a configuration problem, 1 (and
+    one line) when Temporal cannot be reached. ``log_format`` wins over ``ROOMKEEPER_LOG_FORMAT``."""
     settings = settings_or_exit("gateway")
+    logs.configure(log_format or settings.log_format)
     auth_token = _auth_token(settings)
     event_types = calcom_event_types(settings)
     exit_after(lambda: asyncio.run(_serve(settings, auth_token, event_types, host, port)))
