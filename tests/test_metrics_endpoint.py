@@ -71,7 +71,6 @@ def test_the_sdk_text_comes_first_byte_for_byte_then_ours(running: MetricsServer
         "temporal_request_total",
         "temporal_num_pollers",
         "roomkeeper_rooms_created_total",
-        "roomkeeper_rooms_created_created",
         "roomkeeper_meetings",
     ]
     assert b'roomkeeper_meetings{phase="open"} 2.0\n' in response.content
