@@ -94,7 +94,7 @@ def test_dev_comes_up_despite_temporal_env_and_serves_sdk_metrics_and_the_census
         while "roomkeeper_meetings{" not in (text := httpx.get(url).text):
             assert time.monotonic() < deadline, "no census from dev's one worker within 30 s"
             time.sleep(0.2)
-        phases = {line.split('"')[1] for line in text.splitlines() if line.startswith("roomkeeper_meetings{")}
+        phases = set(re.findall(r'^roomkeeper_meetings\{.*phase="([^"]+)"', text, re.MULTILINE))
         assert phases == {phase.value for phase in Phase}
         assert "# TYPE temporal_request_total counter" in text  # the SDK's own name, passed through
         assert listening_hosts(dev.ports["metrics"]) == {"127.0.0.1"}
