@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from typing import Any
 
 import pytest
 import temporalio.activity
@@ -15,9 +16,7 @@ from common.lifecycle import Step, fields
 from roomkeeper.logs import JsonFormatter, OneLineFailures, TextFormatter, configure
 
 
-def _record(
-    message: str, *args: object, exc: BaseException | None = None, **extra: object
-) -> logging.LogRecord:
+def _record(message: str, *args: object, exc: BaseException | None = None, **extra: Any) -> logging.LogRecord:
     exc_info = None
     if exc is not None:
         try:
