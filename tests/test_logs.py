@@ -16,7 +16,9 @@ from common.lifecycle import Step, fields
 from roomkeeper.logs import JsonFormatter, OneLineFailures, TextFormatter, configure
 
 
-def _record(message: str, *args: object, exc: BaseException | None = None, **extra: Any) -> logging.LogRecord:
+def _record(
+    message: str, *args: object, exc: BaseException | None = None, extra: dict[str, Any] | None = None
+) -> logging.LogRecord:
     exc_info = None
     if exc is not None:
         try:
@@ -24,7 +26,7 @@ def _record(message: str, *args: object, exc: BaseException | None = None, **ext
         except BaseException:
             exc_info = sys.exc_info()
     record = logging.LogRecord("roomkeeper.test", logging.WARNING, __file__, 1, message, args, exc_info)
-    record.__dict__.update(extra)
+    record.__dict__.update(extra or {})
     return record
 
 
@@ -32,9 +34,8 @@ def test_text_puts_the_ids_first_as_key_value_pairs() -> None:
     record = _record(
         "room opened (%s)",
         "standup",
-        **fields(Step.ROOM_OPENED, meeting_id="standup", room_sid="RM1"),
-        temporal_workflow={"workflow_id": "meeting-standup", "run_id": "r"},
-        reason="two words",
+        extra=fields(Step.ROOM_OPENED, meeting_id="standup", room_sid="RM1")
+        | {"temporal_workflow": {"workflow_id": "meeting-standup", "run_id": "r"}, "reason": "two words"},
     )
     line = TextFormatter().format(record)
     assert line.endswith(
@@ -46,7 +47,9 @@ def test_text_puts_the_ids_first_as_key_value_pairs() -> None:
 def test_json_is_one_object_with_the_fields_and_activity_context() -> None:
     record = _record(
         "Completing activity as failed",
-        temporal_activity={"workflow_id": "meeting-x", "activity_type": "CreateRoom", "attempt": 2},
+        extra={
+            "temporal_activity": {"workflow_id": "meeting-x", "activity_type": "CreateRoom", "attempt": 2}
+        },
     )
     entry = json.loads(JsonFormatter().format(record))
     assert entry["severity"] == "WARNING" and entry["message"] == "Completing activity as failed"
