@@ -400,8 +400,9 @@ def test_an_expected_failure_is_one_line(live: LiveWorker) -> None:
     assert retried[0]["activity"] == "CreateRoom" and retried[0]["attempt"] == 1
     assert "HTTP 503" in retried[0]["message"] and "exception" not in retried[0]
     # The workflow type no worker has fails its task with the SDK's NotFoundError: one line too.
-    missing = [e for e in entries if "NoSuchWorkflow is not registered" in e["message"]]
-    assert missing and all(e["severity"] == "ERROR" and "exception" not in e for e in missing)
+    missing = [e for e in entries if e["message"].startswith("Failed handling activation")]
+    assert missing and all("NoSuchWorkflow is not registered" in e["message"] for e in missing)
+    assert all(e["error_type"] == "NotFoundError" and "exception" not in e for e in missing)
     assert not any("Traceback" in e["message"] or "exception" in e for e in entries)
 
 
