@@ -138,9 +138,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     try:
         runtime, metrics = start_observability(settings.metrics_port, settings.metrics_host)
     except OSError as error:
+        # The host is not repeated: like every settings message, this one quotes no value.
         raise SystemExit(
-            f"roomkeeper worker: cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "
-            f"(ROOMKEEPER_METRICS_HOST, ROOMKEEPER_METRICS_PORT): {error.strerror or error}"
+            "roomkeeper worker: cannot serve metrics on ROOMKEEPER_METRICS_HOST, port "
+            f"{settings.metrics_port}: {error.strerror or type(error).__name__}"
         ) from None
     metrics.probes = health
     try:

@@ -131,6 +131,10 @@ CASES = {
         {**ALL_IN_ENV, "ROOMKEEPER_METRICS_PORT": "70000"},
         both("ROOMKEEPER_METRICS_PORT must be less than or equal to 65535"),
     ),
+    "api secret pasted as the log format": Case(
+        {**ALL_IN_ENV, "ROOMKEEPER_LOG_FORMAT": API_SECRET},
+        all_three("ROOMKEEPER_LOG_FORMAT must be 'text' or 'json'"),
+    ),
     "secrets dir missing": Case(
         ALL_IN_ENV,
         all_three("ROOMKEEPER_SECRETS_DIR ({root}/secrets) does not exist"),
