@@ -29,7 +29,7 @@ from activities.rooms import RoomActivities
 from activities.sweeper import SweepConfig
 from calendar_feeds.fetch import http_client as calendar_http_client
 from common.metrics import PrometheusRequestObserver
-from common.sealing import Sealer
+from common.sealing import Sealer, SealingError, local_key_file
 from common.settings import ConfigurationError, LogFormat, Settings, exit_for, reveal, settings_or_exit
 from common.temporal import connect
 from roomkeeper import logs
@@ -176,8 +176,22 @@ def main(log_format: LogFormat | None = None) -> NoReturn:
     logs.configure(log_format or settings.log_format)
     try:
         settings.twilio_credentials()
+        # The calendar activities' key, checked now: a bad one would otherwise surface at the first sync.
+        Sealer.from_setting(reveal(settings.secret_key))
     except ConfigurationError as error:
         exit_for("worker", error)
+    except SealingError as error:
+        exit_for("worker", ConfigurationError([str(error)]))
+    except OSError as error:  # no key set, and none can be kept on this (read-only?) file system
+        exit_for(
+            "worker",
+            ConfigurationError(
+                [
+                    f"ROOMKEEPER_SECRET_KEY is not set and no key can be kept in {local_key_file()} "
+                    f"({error.strerror or type(error).__name__}): set ROOMKEEPER_SECRET_KEY"
+                ]
+            ),
+        )
     exit_after(lambda: run_until_signalled(lambda stop: serve(settings, stop)))
 
 
