@@ -45,21 +45,21 @@ def _env(service: dict[str, Any]) -> dict[str, str]:
     return {name: str(value) for name, value in service["environment"].items()}
 
 
-def test_docker_compose_accepts_it(tmp_path: Path) -> None:
+def test_docker_compose_accepts_it() -> None:
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.skip(
             "docker-compose is not installed (Debian: apt-get install docker-compose; `make test` does it)"
         )
     env = {k: v for k, v in os.environ.items() if not k.startswith(OUR_PREFIXES)} | DOT_ENV
-    checked = subprocess.run(
-        [binary, "-f", str(COMPOSE), "config"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+
+    def config(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        command = [binary, "-f", str(COMPOSE), "config"]
+        return subprocess.run(
+            command, env=environment, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    checked = config(env)
     assert checked.returncode == 0, checked.stderr
     resolved = yaml.safe_load(checked.stdout)
     assert set(resolved["services"]) >= {
@@ -70,15 +70,7 @@ def test_docker_compose_accepts_it(tmp_path: Path) -> None:
         "grafana",
     }
     # Without the .env values, compose refuses with the variable's name rather than starting half-set.
-    bare = {k: v for k, v in env.items() if k != "TWILIO_ACCOUNT_SID"}
-    refused = subprocess.run(
-        [binary, "-f", str(COMPOSE), "config"],
-        env=bare,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    refused = config({k: v for k, v in env.items() if k != "TWILIO_ACCOUNT_SID"})
     assert refused.returncode != 0 and "TWILIO_ACCOUNT_SID" in refused.stderr + refused.stdout
 
 
