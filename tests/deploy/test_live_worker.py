@@ -142,10 +142,7 @@ async def live(
     task_queue = f"live-{uuid.uuid4()}"
     log_path = workdir / "worker.log"
     with running_emulator() as emulator, log_path.open("w") as log_file:
-        env = worker_env(temporal_env, emulator, task_queue) | {
-            "ROOMKEEPER_METRICS_HOST": "127.0.0.1",
-            "ROOMKEEPER_LOG_FORMAT": "json",
-        }
+        env = worker_env(temporal_env, emulator, task_queue) | {"ROOMKEEPER_LOG_FORMAT": "json"}
         metrics_url = f"http://127.0.0.1:{env['ROOMKEEPER_METRICS_PORT']}"
         # Its log goes to a file, not a pipe: nothing reads a pipe while the worker runs.
         worker = subprocess.Popen(  # noqa: ASYNC220 - started once, never awaited on
