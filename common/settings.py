@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
@@ -29,6 +29,8 @@ from twilio_video.client import TwilioCredentials
 from twilio_video.sids import is_sid
 
 SECRETS_DIR_VARIABLE = "ROOMKEEPER_SECRETS_DIR"
+#: How processes write their log (``roomkeeper.logs``): lines for people, or one JSON object a line.
+LogFormat = Literal["text", "json"]
 ENV_FILE = ".env"
 
 
@@ -77,6 +79,10 @@ class Settings(BaseSettings):
     task_queue: str = Field("room-lifecycle", min_length=1, validation_alias=_env("ROOMKEEPER_TASK_QUEUE"))
     public_url: str = Field("http://127.0.0.1:8000", validation_alias=_env("ROOMKEEPER_PUBLIC_URL"))
     metrics_port: int = Field(9464, ge=0, le=65535, validation_alias=_env("ROOMKEEPER_METRICS_PORT"))
+    #: Where the worker's /metrics, /healthz and /readyz listen: every interface, so Prometheus and the
+    #: kubelet can reach a container; ``dev`` listens on loopback only (its ``--metrics-host``).
+    metrics_host: str = Field("0.0.0.0", min_length=1, validation_alias=_env("ROOMKEEPER_METRICS_HOST"))
+    log_format: LogFormat = Field("text", validation_alias=_env("ROOMKEEPER_LOG_FORMAT"))
     calcom_webhook_secret: SecretStr | None = Field(None, validation_alias=_env("CALCOM_WEBHOOK_SECRET"))
     #: Room options per Cal.com event type (TOML or JSON); read and checked by the gateway at start.
     calcom_event_types: Path | None = Field(None, validation_alias=_env("ROOMKEEPER_CALCOM_EVENT_TYPES"))

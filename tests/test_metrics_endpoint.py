@@ -71,7 +71,6 @@ def test_the_sdk_text_comes_first_byte_for_byte_then_ours(running: MetricsServer
         "temporal_request_total",
         "temporal_num_pollers",
         "roomkeeper_rooms_created_total",
-        "roomkeeper_rooms_created_created",
         "roomkeeper_meetings",
     ]
     assert b'roomkeeper_meetings{phase="open"} 2.0\n' in response.content
@@ -93,7 +92,7 @@ def test_a_family_of_ours_the_sdk_also_declares_is_left_out_and_logged_once(
     server.start()
     try:
         with caplog.at_level(logging.ERROR, logger="roomkeeper.metrics_server"):
-            bodies = [httpx.get(f"http://127.0.0.1:{server.port}/").content for _ in range(2)]
+            bodies = [httpx.get(f"http://127.0.0.1:{server.port}/metrics").content for _ in range(2)]
     finally:
         server.stop()
     for body in bodies:

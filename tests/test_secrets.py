@@ -131,6 +131,17 @@ CASES = {
         {**ALL_IN_ENV, "ROOMKEEPER_METRICS_PORT": "70000"},
         both("ROOMKEEPER_METRICS_PORT must be less than or equal to 65535"),
     ),
+    "api secret pasted as the log format": Case(
+        {**ALL_IN_ENV, "ROOMKEEPER_LOG_FORMAT": API_SECRET},
+        all_three("ROOMKEEPER_LOG_FORMAT must be 'text' or 'json'"),
+    ),
+    "api secret pasted as the sealing key": Case(
+        {**ALL_IN_ENV, "ROOMKEEPER_SECRET_KEY": API_SECRET},
+        {
+            "worker": "ROOMKEEPER_SECRET_KEY: key 1 is not a Fernet key (32 url-safe base64-encoded bytes; "
+            "make one with `roomkeeper calendar new-key`)"
+        },
+    ),
     "secrets dir missing": Case(
         ALL_IN_ENV,
         all_three("ROOMKEEPER_SECRETS_DIR ({root}/secrets) does not exist"),

@@ -41,6 +41,7 @@ def worker_env(temporal: WorkflowEnvironment, emulator: RunningEmulator, task_qu
         TWILIO_VIDEO_BASE_URL=emulator.url,
         ROOMKEEPER_TASK_QUEUE=task_queue,
         ROOMKEEPER_METRICS_PORT=str(free_port()),
+        ROOMKEEPER_METRICS_HOST="127.0.0.1",  # tests listen on loopback only
         ROOMKEEPER_PUBLIC_URL="http://127.0.0.1:9",
     )
     return env

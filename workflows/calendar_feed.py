@@ -15,6 +15,7 @@ or parse changes nothing: the failure is shown in ``status``, the Temporal UI an
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.calendar import CalendarActivities, FetchedFeed, FetchRequest
     from calendar_feeds.models import Occurrence
+    from common.lifecycle import Step, fields
     from workflows.calendar_models import (
         CHANGES_PER_BATCH,
         LOOKBACK,
@@ -245,6 +247,17 @@ class CalendarFeedWorkflow:
             state.failing_since = state.failing_since or report.at
         else:
             state.last_success_at, state.failing_since = report.at, None
+        counts = {
+            name: getattr(report, name) for name in ("started", "moved", "cancelled", "unchanged", "refused")
+        }
+        workflow.logger.log(
+            logging.WARNING if report.outcome is SyncOutcome.FAILED else logging.INFO,
+            "calendar %s sync %s%s",
+            self._feed.name,
+            report.outcome.value,
+            f": {report.message}" if report.message else "",
+            extra=fields(Step.CALENDAR_SYNCED, feed=self._feed.name, outcome=report.outcome.value, **counts),
+        )
         self._publish()
 
     # ------------------------------------------------------------------------------ control

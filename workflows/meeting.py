@@ -12,6 +12,7 @@ there are no races between handlers and no awaits under shared state.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         RoomActivities,
         RoomRef,
     )
+    from common.lifecycle import Step, fields
     from common.room_events import RoomEvent, RoomEventKind
     from common.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID
     from twilio_video.models import Participant, RoomStatus
@@ -124,6 +126,13 @@ class MeetingWorkflow:
                 )
                 await self._reject_input(self._invalid)
             self._record(f"scheduled: {self.spec.start_time.isoformat()} to {self.spec.end_time.isoformat()}")
+            self._step(
+                Step.MEETING_SCHEDULED,
+                "meeting scheduled: %s to %s, room opens at %s",
+                self.spec.start_time.isoformat(),
+                self.spec.end_time.isoformat(),
+                self.spec.open_at.isoformat(),
+            )
         self._publish()
 
         try:
@@ -199,6 +208,14 @@ class MeetingWorkflow:
             self._state.opened_at = workflow.now()
         self._record(f"room {room.sid} {'adopted' if created.adopted else 'created'}")
         if created.adopted:
+            self._step(Step.ROOM_ADOPTED, "room adopted: an earlier attempt created it")
+        elif first:
+            self._step(Step.ROOM_OPENED, "room opened (%s)", spec.unique_name)
+        else:
+            self._step(
+                Step.ROOM_RECREATED, "room recreated: room %d of the meeting", len(self._state.room_sids)
+            )
+        if created.adopted:
             # An earlier attempt's room may already have people in it.
             for participant in await self._list_connected(room.sid):
                 connected_at = participant.start_time or workflow.now()
@@ -238,6 +255,13 @@ class MeetingWorkflow:
         self._log(self._roster.disconnect_everyone())
         self._state.closed_at = workflow.now()
         self._record(f"room closed ({self._state.ended_by})")
+        if self._state.room_sid is not None:
+            self._step(
+                Step.ROOM_COMPLETED,
+                "room completed (%s)",
+                self._state.ended_by,
+                ended_by=self._state.ended_by,
+            )
         await self._finish(Phase.CANCELLED if self._cancel_requested else Phase.COMPLETED)
 
     async def _complete_room(self, room_sid: str) -> None:
@@ -307,6 +331,12 @@ class MeetingWorkflow:
         ended_sid = self._state.room_sid
         self._log(self._roster.disconnect_everyone())
         self._record(f"room {ended_sid} ended before the meeting's end")
+        self._step(
+            Step.ROOM_ENDED_EARLY,
+            "room ended before the meeting's end (policy %s)",
+            self.spec.if_room_ends_early.value,
+            level=logging.WARNING,
+        )
         left = self.spec.end_time - workflow.now()
         if (
             self.spec.if_room_ends_early is RoomEndsEarly.RECREATE
@@ -344,6 +374,13 @@ class MeetingWorkflow:
             )
             self._record(
                 f"evicted {participant.identity}: connected since {participant.connected_at.isoformat()}"
+            )
+            self._step(
+                Step.PARTICIPANT_EVICTED,
+                "participant evicted: connected since %s, past the maximum participant duration",
+                participant.connected_at.isoformat(),
+                participant_sid=participant.sid,
+                identity=participant.identity,
             )
             self._log(self._roster.disconnect(participant.sid))
 
@@ -566,6 +603,7 @@ class MeetingWorkflow:
         it is asked to end, unless ``after_the_end`` (completing the room is never given up)."""
         return await TwilioRounds(
             self._state,
+            meeting_id=self._spec.meeting_id,
             record=self._record,
             refresh=self._publish_details,
             interrupted=lambda: not after_the_end and (self._cancel_requested or self._end_requested),
@@ -575,6 +613,22 @@ class MeetingWorkflow:
             arg,
             summary,
             give_up_at=lambda: None if after_the_end else self.spec.end_time,
+        )
+
+    def _step(
+        self, step: Step, message: str, *args: object, level: int = logging.INFO, **more: str | None
+    ) -> None:
+        """One lifecycle line in the worker's log (``common.lifecycle``), with the meeting's ids.
+
+        ``workflow.logger`` is replay-safe: a line is written when the step happens, not again when a
+        worker replays the history; the SDK adds the workflow id to the record.
+        """
+        meeting_id = self._spec.meeting_id if self._invalid is None else None
+        workflow.logger.log(
+            level,
+            message,
+            *args,
+            extra=fields(step, meeting_id=meeting_id, room_sid=self._state.room_sid, **more),
         )
 
     def _log(self, lines: list[str]) -> None:
@@ -594,6 +648,15 @@ class MeetingWorkflow:
         if self._state.ended_by is None:
             self._state.ended_by = EndedBy.CANCELLED if phase is Phase.CANCELLED else EndedBy.END_NOW
         self._set_phase(phase)
+        reason = self._state.end_reason
+        self._step(
+            Step.MEETING_CANCELLED if phase is Phase.CANCELLED else Step.MEETING_COMPLETED,
+            "meeting %s (%s)%s",
+            phase.value,
+            self._state.ended_by,
+            f": {reason}" if reason else "",
+            ended_by=self._state.ended_by,
+        )
         await self._record_outcome(self._state.ended_by)
 
     async def _fail(
@@ -621,6 +684,14 @@ class MeetingWorkflow:
                 self._state.closed_at = workflow.now()
                 self._record(f"room {self._state.room_sid} completed")
         self._set_phase(Phase.FAILED)
+        self._step(
+            Step.MEETING_FAILED,
+            "meeting failed: %s: %s",
+            what,
+            detail,
+            level=logging.WARNING,
+            error_type=error_type,
+        )
         await self._record_outcome(EndedBy.FAILED, f"{what}: {detail}")
         raise ApplicationError(f"{what}: {detail}", type=error_type, non_retryable=True) from error
 
@@ -629,6 +700,9 @@ class MeetingWorkflow:
         workflow.upsert_search_attributes([MEETING_STATUS.value_set(Phase.FAILED.value)])
         workflow.set_current_details(f"**failed** — {why}")
         self._state.phase = Phase.FAILED
+        self._step(
+            Step.MEETING_FAILED, "meeting failed: %s", why, level=logging.WARNING, error_type="InvalidMeeting"
+        )
         await self._record_outcome(EndedBy.FAILED, why)
         raise ApplicationError(why, type="InvalidMeeting", non_retryable=True)
 

@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.policy import TWILIO_CALL, between_rounds, describe, is_permanent
+    from common.lifecycle import Step, fields
     from workflows.meeting_state import MeetingState
     from workflows.meeting_status import Trouble
     from workflows.patches import Patch
@@ -36,11 +37,13 @@ class TwilioRounds:
         self,
         state: MeetingState,
         *,
+        meeting_id: str,
         record: Callable[[str], None],
         refresh: Callable[[], None],
         interrupted: Callable[[], bool],
     ) -> None:
         self._state = state
+        self._meeting_id = meeting_id
         self._record = record
         self._refresh = refresh
         self._interrupted = interrupted
@@ -83,7 +86,16 @@ class TwilioRounds:
                 trouble = self._state.trouble
                 self._state.trouble = None
                 self._record(f"{operation} works again (failing since {trouble.since.isoformat()})")
+                workflow.logger.info(
+                    "%s works again (failing since %s)",
+                    operation,
+                    trouble.since.isoformat(),
+                    extra=self._fields(Step.TWILIO_RECOVERED, operation),
+                )
             return result
+
+    def _fields(self, step: Step, operation: str) -> dict[str, object]:
+        return fields(step, meeting_id=self._meeting_id, room_sid=self._state.room_sid, operation=operation)
 
     def _troubled(self, operation: str, since: datetime, error: str) -> Trouble:
         trouble = self._state.trouble
@@ -93,6 +105,11 @@ class TwilioRounds:
             self._refresh()
             return trouble
         trouble = self._state.trouble = Trouble(operation=operation, since=since, last_error=error)
-        workflow.logger.warning("%s keeps failing; retrying: %s", operation, error)
+        workflow.logger.warning(
+            "%s keeps failing; retrying: %s",
+            operation,
+            error,
+            extra=self._fields(Step.TWILIO_FAILING, operation),
+        )
         self._record(f"{operation} keeps failing; retrying: {error}")
         return trouble

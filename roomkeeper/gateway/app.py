@@ -33,6 +33,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
+from common.lifecycle import Step, fields
 from common.room_events import RoomEvent, WorkflowGone
 from common.status_callback import PATH_PREFIX, BadCallbackPath, workflow_id_in_path
 from roomkeeper.calendar_client import CalendarClient
@@ -167,6 +168,11 @@ def create_gateway(
                 None if workflow_id is None else clip(workflow_id),
                 refusal.status_code,
                 clip(refusal.message),
+                extra=fields(
+                    Step.CALLBACK_REJECTED,
+                    workflow_id=None if workflow_id is None else clip(workflow_id),
+                    status=refusal.status_code,
+                ),
             )
             return refusal.response()
 

@@ -9,8 +9,9 @@ from typing import NoReturn
 from pydantic import SecretStr
 
 from common.room_events import MeetingSignaller
-from common.sealing import Sealer
-from common.settings import ConfigurationError, Settings, exit_for, reveal, settings_or_exit
+from common.sealing import Sealer, SealingError
+from common.settings import ConfigurationError, LogFormat, Settings, exit_for, reveal, settings_or_exit
+from roomkeeper import logs
 from roomkeeper.calcom.event_types import EventTypes, load_event_types
 from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.gateway.app import create_gateway
@@ -33,6 +34,14 @@ def _auth_token(settings: Settings) -> SecretStr:
     return settings.twilio_auth_token
 
 
+def sealer_or_exit(settings: Settings, process: str) -> Sealer:
+    """The calendar addresses' sealer, checked at start: a bad or unkeepable key is one line, exit 2."""
+    try:
+        return Sealer.from_setting(reveal(settings.secret_key))
+    except SealingError as error:
+        exit_for(process, ConfigurationError([str(error)]))
+
+
 def calcom_event_types(settings: Settings, process: str = "gateway") -> EventTypes:
     """The Cal.com event-type options file, checked now: a bad one stops the process before it serves."""
     if settings.calcom_event_types is None:
@@ -43,8 +52,8 @@ def calcom_event_types(settings: Settings, process: str = "gateway") -> EventTyp
         exit_for(process, error)
 
 
-async def _serve(
-    settings: Settings, auth_token: SecretStr, event_types: EventTypes, host: str, port: int
+async def _serve(  # noqa: PLR0917 - one private call site
+    settings: Settings, auth_token: SecretStr, event_types: EventTypes, sealer: Sealer, host: str, port: int
 ) -> None:
     from common.temporal import connect
 
@@ -62,9 +71,10 @@ async def _serve(
         ),
         MeetingSignaller(client),
         MeetingClient(client, settings.task_queue),
-        CalendarClient(client, settings.task_queue, Sealer.from_setting(reveal(settings.secret_key))),
+        CalendarClient(client, settings.task_queue, sealer),
     )
-    _server, task = await serve(app, bind(host, port), log_level="info")
+    # log_config=None: uvicorn's lines go through the process's own log format (JSON included).
+    _server, task = await serve(app, bind(host, port), log_level="info", log_config=None)
     log = logging.getLogger("roomkeeper.gateway")
     log.info("gateway on http://%s:%d (public URL %s)", host, port, settings.public_url)
     if settings.calcom_webhook_secret is None:
@@ -78,10 +88,12 @@ async def _serve(
     await task  # uvicorn ends it on SIGTERM or SIGINT
 
 
-def run(host: str, port: int) -> NoReturn:
-    """``roomkeeper gateway``: exit status 0 after SIGTERM/SIGINT, 2 for a configuration problem."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def run(host: str, port: int, log_format: LogFormat | None = None) -> NoReturn:
+    """``roomkeeper gateway``: exit status 0 after SIGTERM/SIGINT, 2 for a configuration problem, 1 (and
+    one line) when Temporal cannot be reached. ``log_format`` wins over ``ROOMKEEPER_LOG_FORMAT``."""
     settings = settings_or_exit("gateway")
+    logs.configure(log_format or settings.log_format)
     auth_token = _auth_token(settings)
     event_types = calcom_event_types(settings)
-    exit_after(lambda: asyncio.run(_serve(settings, auth_token, event_types, host, port)))
+    sealer = sealer_or_exit(settings, "gateway")
+    exit_after(lambda: asyncio.run(_serve(settings, auth_token, event_types, sealer, host, port)))

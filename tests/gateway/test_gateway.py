@@ -13,6 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from emulator.credentials import TEST_AUTH_TOKEN
 from roomkeeper.gateway.config import MAX_BODY_BYTES
+from roomkeeper.logs import JsonFormatter, TextFormatter
 from tests.gateway.harness import CONNECTED, Gateway, RawConnection, running_gateway
 from twilio_video.signature import compute_signature
 
@@ -327,3 +328,8 @@ def test_request_text_is_escaped_in_log_lines(gateway: Gateway, caplog: pytest.L
         assert "\n" not in line and "\r" not in line, line
     assert "for workflow 'm-1\\nWARNING roomkeeper.gateway.app: all good\\r\\n': 403" in lines[0]
     assert "for workflow 'm-2\\r\\nINFO forged': 400" in lines[1]
+    # The structured fields carry the id too, escaped by both log formats.
+    assert [(r.step, r.status) for r in records] == [("callback_rejected", 403), ("callback_rejected", 400)]  # type: ignore[attr-defined]
+    for formatter in (TextFormatter(), JsonFormatter()):
+        for record in records:
+            assert "\n" not in formatter.format(record) and "\r" not in formatter.format(record)

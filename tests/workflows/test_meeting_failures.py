@@ -49,7 +49,8 @@ async def test_a_failed_meeting_is_found_by_status_census_and_metrics(stack: Sta
     assert listed == [handle.id]
     counts = await count_once(stack.env.client, stack.task_queue)
     assert counts[Phase.FAILED] == 1 and counts[Phase.SCHEDULED] == 0
-    assert REGISTRY.get_sample_value("roomkeeper_meetings", {"phase": "failed"}) == 1
+    failed_here = {"task_queue": stack.task_queue, "phase": "failed"}
+    assert REGISTRY.get_sample_value("roomkeeper_meetings", failed_here) == 1
     ended = REGISTRY.get_sample_value(
         "roomkeeper_meetings_ended_total", {"task_queue": stack.task_queue, "ended_by": "failed"}
     )
