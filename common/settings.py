@@ -117,7 +117,9 @@ class Settings(BaseSettings):
             try:
                 keys_from(value.get_secret_value())
             except SealingError as error:  # the message names the key's position, never its text
-                raise ValueError(str(error).removeprefix("ROOMKEEPER_SECRET_KEY: ")) from None
+                raise ValueError(
+                    "must hold Fernet keys: " + str(error).removeprefix("ROOMKEEPER_SECRET_KEY: ")
+                ) from None
         return value
 
     @model_validator(mode="after")

@@ -73,6 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     meeting_cli.add_room_options(add)
     add.set_defaults(act=_add)
 
+    new_key = action(
+        "new-key",
+        "print a new ROOMKEEPER_SECRET_KEY",
+        "A new Fernet key for ROOMKEEPER_SECRET_KEY (calendar addresses are sealed with it). To rotate, "
+        "put the new key first and keep the old one after a comma until no feed needs it.",
+    )
+    new_key.set_defaults(act=_new_key)
+
     listing = action("list", "the calendars and how their last sync went", "Every calendar being synced.")
     listing.set_defaults(act=_list)
 
@@ -226,6 +234,13 @@ async def _add(current: Run) -> None:
 
 
 # ---------------------------------------------------------------------------- list, show, sync, remove
+
+
+async def _new_key(current: Run) -> None:
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    current.print(json.dumps({"key": key}) + "\n" if current.json else key + "\n")
 
 
 async def _list(current: Run) -> None:

@@ -138,8 +138,8 @@ CASES = {
     "api secret pasted as the sealing key": Case(
         {**ALL_IN_ENV, "ROOMKEEPER_SECRET_KEY": API_SECRET},
         {
-            "worker": "ROOMKEEPER_SECRET_KEY: key 1 is not a Fernet key (32 url-safe base64-encoded bytes; "
-            "make one with `roomkeeper calendar new-key`)"
+            "worker": "ROOMKEEPER_SECRET_KEY must hold Fernet keys: key 1 is not a Fernet key (32 url-safe "
+            "base64-encoded bytes; make one with `roomkeeper calendar new-key`)"
         },
     ),
     "secrets dir missing": Case(

@@ -155,3 +155,12 @@ async def test_unknown_calendars_are_named(stack: Stack) -> None:
         ran = await calendar(action, "nowhere", *on(stack))
         assert (ran.code, ran.err) == (1, f"roomkeeper calendar {action}: no calendar 'nowhere'\n"), ran
     assert json.loads(ok(await calendar("list", "--json", *on(stack))).out) is not None
+
+
+async def test_new_key_makes_a_key_the_settings_accept() -> None:
+    from common.settings import load_settings
+
+    made = ok(await calendar("new-key"))
+    key = made.out.strip()
+    assert load_settings(env_file=None, secret_key=key).secret_key is not None
+    assert ok(await calendar("new-key")).out.strip() != key

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 from common import search_attributes
 from common.settings import SECRETS_DIR_VARIABLE, ConfigurationError, load_settings, variable_names
@@ -108,7 +109,11 @@ def test_each_service_s_settings_load_as_the_code_reads_them(
         monkeypatch.setenv(variable, re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: DOT_ENV[m.group(1)], value))
     secrets = tmp_path / "secrets"
     secrets.mkdir()
-    placeholders = {"twilio_api_key": "SK" + "1" * 32}
+    # Shapes the settings check; every other secret file holds any text.
+    placeholders = {
+        "twilio_api_key": "SK" + "1" * 32,
+        "roomkeeper_secret_key": Fernet.generate_key().decode(),
+    }
     for secret in service["secrets"]:
         (secrets / secret).write_text(placeholders.get(secret, "placeholder-value"))
     monkeypatch.setenv("ROOMKEEPER_SECRETS_DIR", str(secrets))
