@@ -33,8 +33,8 @@ def run(name: str, meetings: int, args: argparse.Namespace) -> Result:
         open_before = args.open_before or (30 if args.small else 120)
         return asyncio.run(scenarios.burst(meetings, open_before=open_before))
     if name == "cost":
-        compress = args.scale or (60.0 if args.small else 30.0)
-        lost_length = 60.0 if args.small else 150.0
+        compress = args.scale or 30.0
+        lost_length = 90.0 if args.small else 150.0
         return asyncio.run(
             scenarios.cost(
                 meetings, scale=compress, lost_meetings=args.lost_meetings, lost_length=lost_length

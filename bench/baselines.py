@@ -14,19 +14,22 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     from twilio_video.client import TwilioCredentials, VideoClient
-    from twilio_video.errors import RoomNotInProgress
+    from twilio_video.errors import RateLimited, RoomNotInProgress
     from twilio_video.models import ParticipantStatus
     from twilio_video.params import CreateRoomParams
 
 POLLING_QUEUE_SUFFIX = "/polling-baseline"
+T = TypeVar("T")
 
 
 class PolledMeeting(BaseModel):
@@ -83,6 +86,15 @@ def baseline_client(base_url: str) -> VideoClient:
 # ----------------------------------------------------------------------------- the cron script
 
 
+async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """What any script against Twilio ends up doing: wait out a 429 for its Retry-After, then again."""
+    while True:
+        try:
+            return await call()
+        except RateLimited as error:
+            await asyncio.sleep(error.retry_after or 1)
+
+
 async def cron_poller(schedule_file: Path, base_url: str, every: float = 60.0, until: float = 600.0) -> None:
     """Every ``every`` seconds: create the rooms whose opening passed, complete those whose end passed.
 
@@ -102,10 +114,12 @@ async def cron_poller(schedule_file: Path, base_url: str, every: float = 60.0, u
                 if name in done:
                     continue
                 if name not in created and datetime.fromisoformat(meeting["open_at"]) <= now:
-                    created[name] = (await video.create_room(CreateRoomParams(unique_name=name))).sid
+                    params = CreateRoomParams(unique_name=name)
+                    created[name] = (await _patiently(lambda: video.create_room(params))).sid  # noqa: B023
                 if name in created and datetime.fromisoformat(meeting["end_time"]) <= now:
+                    sid = created[name]
                     with contextlib.suppress(RoomNotInProgress):
-                        await video.complete_room(created[name])
+                        await _patiently(lambda: video.complete_room(sid))  # noqa: B023 - awaited at once
                     done.add(name)
             await asyncio.sleep(max(0.0, every - (time.monotonic() - started)))
 

@@ -522,8 +522,13 @@ async def _callbacks_lost(meetings: int, rng: random.Random, length: float) -> l
                 for e in history.events
                 if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
             ]
+    # A change in a meeting's last 30 s may meet its end before a sweep: the end decides then, so only
+    # changes at least 30 s before the end are timed.
+    last = start + timedelta(seconds=length - 30)
     delays = []
     for room, _action, at in changes:
+        if at > last:
+            continue
         after = [t for t in signals[room] if t >= at]
         delays.append((min(after) - at).total_seconds() if after else math.inf)
     return delays
@@ -537,7 +542,8 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def _dev_server_pids() -> list[int]:
+def _dev_server_pids(port: int) -> list[int]:
+    """This stack's dev server (found by its port: other servers may run on the machine)."""
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -545,7 +551,7 @@ def _dev_server_pids() -> list[int]:
                 cmd = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if cmd and cmd[0].endswith(b"temporal") and b"start-dev" in cmd:
+            if cmd and cmd[0].endswith(b"temporal") and b"start-dev" in cmd and str(port).encode() in cmd:
                 pids.append(int(proc.name))
     return pids
 
@@ -557,7 +563,7 @@ async def scale(waiting: int, open_meetings: int) -> Result:
         {"waiting": waiting, "open": open_meetings, "api_concurrency": 64},
     )
     async with bench_stack() as stack:
-        servers = _dev_server_pids()
+        servers = _dev_server_pids(int(stack.client.service_client.config.target_host.rsplit(":", 1)[1]))
         own = _cpu(os.getpid())
         before = {
             "worker": stack.worker.cpu_seconds(),
