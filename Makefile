@@ -44,9 +44,9 @@ tools:
 test: lint tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)  ## results in bench/results/*.json
-	$(BIN)/python -m bench.emulator_throughput
-	$(BIN)/python -m bench.reconcile_budget
+bench: $(STAMP)  ## every scenario at small sizes (about 10 minutes); results in bench/results/
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench all --small
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info

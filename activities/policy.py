@@ -60,6 +60,28 @@ def between_rounds(failed_rounds: int) -> timedelta:
     return min(doubled, MAX_BETWEEN_ROUNDS)
 
 
+#: Twilio's account-wide write budget is 20/s (reads 80/s). Writes (create, complete, disconnect) go
+#: through their own task queue, which Temporal's matching service dispatches at most this fast to all
+#: workers together (``max_task_queue_activities_per_second``): a burst of 1,000 meetings queues in
+#: Temporal instead of drawing 429s and whole-second ``Retry-After`` backoffs. A little under 20 leaves
+#: room for the jitter between Temporal's dispatch and Twilio's own bucket.
+TWILIO_WRITES_PER_SECOND: Final = 19.0
+
+
+_PACED_WRITES_SUFFIX: Final = "/twilio-writes"
+
+
+def paced_writes_queue(task_queue: str) -> str:
+    """The task queue of a deployment's Twilio writes (its workers poll it beside ``task_queue``)."""
+    return task_queue + _PACED_WRITES_SUFFIX
+
+
+def deployment_queue(task_queue: str) -> str:
+    """The deployment's task queue, also for an activity running on its paced writes queue: the
+    ``task_queue`` label of the business metrics."""
+    return task_queue.removesuffix(_PACED_WRITES_SUFFIX)
+
+
 #: ``RecordMeetingOutcome`` only counts and logs: it must never hold a meeting's ending up for long.
 BOOKKEEPING_CALL: Final[dict[str, Any]] = {
     "start_to_close_timeout": timedelta(seconds=10),

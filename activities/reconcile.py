@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
+from typing import Any
 
+import pydantic
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.sweeper import OpenRooms, RoomSweeper, SweepConfig, SweepStats
-from common.room_events import MeetingSignaller, RoomEvent, WorkflowGone
+from activities.sweeper import OpenRooms, RoomSweeper, SweepConfig, SweepStats, WatchedRoom
+from common.room_events import ROOM_MEMO, MeetingSignaller, RoomEvent, RoomMemo, WorkflowGone
 from common.search_attributes import ROOM_SID, quoted
 from twilio_video.client import VideoClient
 
@@ -53,12 +56,12 @@ class ReconcileActivities:
         self._handing_back.set()
 
     async def open_rooms(self) -> OpenRooms:
-        """Room SID -> workflow id of every open meeting on this task queue (a visibility query)."""
-        rooms: dict[str, str] = {}
+        """Room SID -> every open meeting on this task queue with its ``room`` memo (a visibility query)."""
+        rooms: dict[str, WatchedRoom] = {}
         async for execution in self._temporal.list_workflows(self._query):
             room_sid = execution.typed_search_attributes.get(ROOM_SID)
             if room_sid:
-                rooms[room_sid] = execution.id
+                rooms[room_sid] = WatchedRoom(execution.id, _room_memo(await execution.memo()))
         return rooms
 
     async def notify(self, workflow_id: str, event: RoomEvent) -> None:
@@ -107,3 +110,11 @@ class ReconcileActivities:
         if sweeping.cancelled():
             return sweeper.stats
         return sweeping.result()
+
+
+def _room_memo(memo: Mapping[str, Any]) -> RoomMemo | None:
+    """The meeting's ``room`` memo; None when it keeps none (older code) or it cannot be read."""
+    try:
+        return RoomMemo.model_validate(memo[ROOM_MEMO]) if ROOM_MEMO in memo else None
+    except pydantic.ValidationError:
+        return None  # read the room every cycle: the safe side

@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import translate_twilio_errors
+from activities.policy import deployment_queue
 from common.metrics import (
     PARTICIPANTS_EVICTED,
     ROOM_END_LAG,
@@ -130,7 +131,7 @@ class RoomActivities:
 
     @staticmethod
     def _opened(request: CreateRoomRequest, created: CreatedRoom, began: float) -> CreatedRoom:
-        task_queue = activity.info().task_queue
+        task_queue = deployment_queue(activity.info().task_queue)
         ROOMS_CREATED.labels(task_queue, str(created.adopted).lower()).inc()
         if request.scheduled_start is not None:
             ROOM_OPEN_LEAD.labels(task_queue).observe(
@@ -157,7 +158,7 @@ class RoomActivities:
             if room.status is RoomStatus.IN_PROGRESS:
                 raise
             return room
-        task_queue = activity.info().task_queue
+        task_queue = deployment_queue(activity.info().task_queue)
         ROOMS_COMPLETED.labels(task_queue, request.ended_by or "unknown").inc()
         if request.scheduled_end is not None:
             ROOM_END_LAG.labels(task_queue).observe(
@@ -192,5 +193,5 @@ class RoomActivities:
                 raise
             return participant
         if ref.reason is not None:
-            PARTICIPANTS_EVICTED.labels(activity.info().task_queue, ref.reason).inc()
+            PARTICIPANTS_EVICTED.labels(deployment_queue(activity.info().task_queue), ref.reason).inc()
         return participant

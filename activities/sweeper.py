@@ -4,14 +4,25 @@ Each cycle (``sweep_period_seconds``, 25 s by default):
 
 1. one account-wide ``ListRoom`` (in-progress, 1,000 a page) — a room that an open meeting expects but
    Twilio no longer lists has ended: that meeting is told ``room-missing``;
-2. one ``ListRoomParticipant`` per open room, paced evenly across the cycle and never faster than
-   ``max_reads_per_second`` — when the connected set differs from the last one seen, the meeting is sent
-   a ``snapshot``.
+2. one ``ListRoomParticipant`` per open room that is due, paced evenly across the cycle and never
+   faster than ``max_reads_per_second`` — when the connected set differs from what the meeting knows,
+   the meeting is sent a ``snapshot``.
 
-So a change is noticed within one cycle plus a request, and 1,000 open rooms cost 1,000/25 = 40 reads/s
-plus one listing: half of Twilio's 80/s. Past ``max_reads_per_second * period`` rooms the cycle
-stretches instead of exceeding the budget. Nothing here knows Temporal: where the open meetings come
-from and how they are told is injected.
+Which rooms are due depends on whether their status callbacks arrive. Each meeting keeps a ``room``
+memo (``common.room_events.RoomMemo``, read with the open meetings from visibility at no extra cost):
+whether a callback for its room has arrived since the room opened or since callbacks last missed a
+change, and a digest of who it knows is connected. A room whose callbacks are *flowing* is read every
+``flowing_read_seconds`` (10 min): the read is only a safety net for a single lost callback. Any other
+room (callbacks not yet seen, or seen to miss a change; or a meeting from before the memo) is read every
+cycle, so with every callback lost each change is still noticed within a cycle plus a request. When a
+meeting reports that callbacks missed something (its memo turns from flowing to not), callbacks may be
+failing everywhere (a gateway outage), so every room is read every cycle for ``flowing_read_seconds``.
+A read that matches the meeting's digest tells it nothing, so a healthy room costs no signal.
+
+So 1,000 open rooms cost at most 1,000/25 = 40 reads/s plus one listing (half of Twilio's 80/s), and
+about 1,000/600 = 1.7 reads/s while callbacks flow. Past ``max_reads_per_second * period`` due rooms
+the cycle stretches instead of exceeding the budget. Nothing here knows Temporal: where the open
+meetings come from and how they are told is injected.
 
 The sweep is the safety net for callbacks lost while Temporal was unreachable, so it must outlive that
 outage. When the open meetings cannot be read, the cycle is retried after ``retry_seconds`` (not a
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +44,7 @@ from datetime import UTC, datetime
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, Field
 
-from common.room_events import ObservedParticipant, RoomEvent, RoomEventKind
+from common.room_events import ObservedParticipant, RoomEvent, RoomEventKind, RoomMemo, roster_digest
 from twilio_video.client import VideoClient
 from twilio_video.errors import NotFound, TwilioError
 from twilio_video.models import ParticipantStatus, RoomStatus
@@ -64,13 +76,25 @@ class SweepConfig(BaseModel):
     #: Pause before trying again when the open meetings or Twilio's rooms could not be listed. Short,
     #: because changes pile up unnoticed meanwhile; the failing call itself already waited a while.
     retry_seconds: float = Field(1.0, gt=0)
+    #: How often a room whose status callbacks flow is read anyway (a single lost callback is noticed
+    #: within this); rooms whose callbacks are not seen to flow are read every period.
+    flowing_read_seconds: float = Field(600.0, gt=0)
     #: The floor of the sweep's heartbeat timeout (which is otherwise three periods): a cycle's slowest
     #: steps do not heartbeat. Lowered only by tests that must outlast it quickly.
     min_heartbeat_timeout_seconds: float = Field(20.0, gt=0)
 
 
-#: room SID -> the workflow id of the open meeting that owns it
-OpenRooms = Mapping[str, str]
+@dataclass(frozen=True)
+class WatchedRoom:
+    """An open meeting's room as visibility shows it: who owns it and what the meeting says of it."""
+
+    workflow_id: str
+    #: The meeting's ``room`` memo (None from meetings that keep none: read them every cycle).
+    memo: RoomMemo | None = None
+
+
+#: room SID -> the open meeting that owns it (its workflow id alone, or with its memo)
+OpenRooms = Mapping[str, str | WatchedRoom]
 OpenRoomsSource = Callable[[], Awaitable[OpenRooms]]
 Notify = Callable[[str, RoomEvent], Awaitable[None]]
 
@@ -82,6 +106,8 @@ class SweepStats:
     cycles: int = 0
     listings: int = 0
     participant_reads: int = 0
+    #: Reads skipped because the room's callbacks flow and it was read less than a flowing period ago.
+    reads_spared: int = 0
     snapshots_sent: int = 0
     missing_sent: int = 0
     errors: int = 0
@@ -101,6 +127,11 @@ class RoomSweeper:
     #: so the next cycle tells again.
     _last_told: dict[str, frozenset[str]] = field(default_factory=dict)
     _told_missing: set[str] = field(default_factory=set)
+    #: When each room was last read (monotonic), and whether its meeting last said callbacks flow.
+    _last_read: dict[str, float] = field(default_factory=dict)
+    _was_flowing: dict[str, bool] = field(default_factory=dict)
+    #: Until then every room is read every cycle: some meeting reported that callbacks missed a change.
+    _suspect_until: float = 0.0
     #: Consecutive cycles that could not list what to compare, for one "sweeping again" line at the end.
     _failed_cycles: int = 0
 
@@ -124,7 +155,10 @@ class RoomSweeper:
         """
         self.stats.cycles += 1
         try:
-            expected = dict(await self.open_rooms())
+            expected = {
+                sid: owner if isinstance(owner, WatchedRoom) else WatchedRoom(owner)
+                for sid, owner in (await self.open_rooms()).items()
+            }
         except Exception as error:  # Temporal unreachable, visibility failing: try again soon
             self._cycle_failed("open_meetings", "reading the open meetings", error, self.config.retry_seconds)
             return False
@@ -145,15 +179,20 @@ class RoomSweeper:
             self._failed_cycles = 0
         RECONCILE_LAST_CYCLE.set_to_current_time()
         # Forget rooms no meeting expects any more, so a long-lived worker's memory stays bounded.
-        for room_sid in list(self._last_told):
-            if room_sid not in expected:
-                del self._last_told[room_sid]
+        for known in (self._last_told, self._last_read, self._was_flowing):
+            for room_sid in [sid for sid in known if sid not in expected]:
+                del known[room_sid]
         self._told_missing &= expected.keys()
         watched = []
         untold: list[tuple[str, Exception]] = []
-        for room_sid, workflow_id in expected.items():
+        due = self._due(expected)
+        for room_sid, owner in expected.items():
+            workflow_id = owner.workflow_id
             if room_sid in in_progress:
-                watched.append((room_sid, workflow_id))
+                if room_sid in due:
+                    watched.append((room_sid, owner))
+                else:
+                    self.stats.reads_spared += 1
             elif room_sid not in self._told_missing:
                 missing = RoomEvent(
                     kind=RoomEventKind.ROOM_MISSING,
@@ -176,33 +215,61 @@ class RoomSweeper:
             )
         return True
 
-    async def _read_all(self, watched: list[tuple[str, str]], untold: list[tuple[str, Exception]]) -> None:
+    def _due(self, expected: Mapping[str, WatchedRoom]) -> set[str]:
+        """The rooms to read this cycle: all whose callbacks are not seen to flow, and those whose
+        callbacks flow but that were last read a flowing period ago (or never)."""
+        now = time.monotonic()
+        flowing: dict[str, bool] = {}
+        for room_sid, owner in expected.items():
+            memo = owner.memo
+            flowing[room_sid] = memo is not None and memo.room_sid == room_sid and memo.callbacks_flowing
+            if self._was_flowing.get(room_sid) and not flowing[room_sid]:
+                # This meeting saw a change no callback told it of: they may be failing for everyone.
+                if now >= self._suspect_until:
+                    log.info(
+                        "reconcile: callbacks missed a change in %s; reading every room each cycle", room_sid
+                    )
+                self._suspect_until = now + self.config.flowing_read_seconds
+        self._was_flowing = flowing
+        if now < self._suspect_until:
+            return set(expected)
+        return {
+            room_sid
+            for room_sid in expected
+            if not flowing[room_sid]
+            or now - self._last_read.get(room_sid, -math.inf) >= self.config.flowing_read_seconds
+        }
+
+    async def _read_all(
+        self, watched: list[tuple[str, WatchedRoom]], untold: list[tuple[str, Exception]]
+    ) -> None:
         # Read i starts at cycle start + i * spacing, whatever earlier reads cost, so the period holds
         # and the rate never exceeds the cap; a few reads may overlap while Twilio is slow.
         spacing = max(self.config.sweep_period_seconds / len(watched), 1 / self.config.max_reads_per_second)
         started = time.monotonic()
         in_flight = asyncio.Semaphore(MAX_READS_IN_FLIGHT)
 
-        async def read(room_sid: str, workflow_id: str) -> None:
+        async def read(room_sid: str, owner: WatchedRoom) -> None:
             async with in_flight:
-                await self._read_participants(room_sid, workflow_id, untold)
+                await self._read_participants(room_sid, owner, untold)
 
         reads = []
         try:
-            for index, (room_sid, workflow_id) in enumerate(watched):
+            for index, (room_sid, owner) in enumerate(watched):
                 await asyncio.sleep(max(0.0, started + index * spacing - time.monotonic()))
                 if index % 50 == 0:
                     self.heartbeat()
-                reads.append(asyncio.create_task(read(room_sid, workflow_id)))
+                reads.append(asyncio.create_task(read(room_sid, owner)))
             await asyncio.gather(*reads)
         finally:
             for task in reads:  # stopped mid-cycle (worker shutdown): no read outlives the sweep
                 task.cancel()
 
     async def _read_participants(
-        self, room_sid: str, workflow_id: str, untold: list[tuple[str, Exception]]
+        self, room_sid: str, owner: WatchedRoom, untold: list[tuple[str, Exception]]
     ) -> None:
         observed_at = datetime.now(UTC)
+        self._last_read[room_sid] = time.monotonic()
         try:
             connected = [
                 p
@@ -219,6 +286,10 @@ class RoomSweeper:
             return
         self.stats.participant_reads += 1
         sids = frozenset(p.sid for p in connected)
+        memo = owner.memo
+        if memo is not None and memo.room_sid == room_sid and memo.connected == roster_digest(sids):
+            self._last_told[room_sid] = sids  # the meeting knows: callbacks told it
+            return
         if self._last_told.get(room_sid) == sids:
             return
         snapshot = RoomEvent(
@@ -231,7 +302,7 @@ class RoomSweeper:
                 for p in connected
             ],
         )
-        if await self._tell(workflow_id, snapshot, untold):
+        if await self._tell(owner.workflow_id, snapshot, untold):
             self._last_told[room_sid] = sids
             self.stats.snapshots_sent += 1
 

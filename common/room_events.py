@@ -7,6 +7,8 @@ is no longer running" the same way and the payload is defined once.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -58,6 +60,32 @@ class RoomEvent(_Model):
     def _null_is_empty(cls, value: Any) -> Any:
         # Signals recorded before this field defaulted to [] carry null; they must still decode.
         return [] if value is None else value
+
+
+#: The memo key under which a meeting keeps its ``RoomMemo`` (read by the reconciler from visibility).
+ROOM_MEMO = "room"
+
+
+def roster_digest(participant_sids: Iterable[str]) -> str:
+    """A short, order-free digest of who is connected: the meeting writes it, the reconciler compares
+    what Twilio lists with it, so a read that shows nothing new costs no signal."""
+    joined = "\n".join(sorted(participant_sids))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+class RoomMemo(_Model):
+    """What a meeting tells the reconciler about its room, as its ``room`` memo (no history cost to read).
+
+    Written by the meeting only when it changes: when its room's first status callback arrives, when a
+    reconciler snapshot showed that callbacks missed something, and when who is connected changes.
+    """
+
+    room_sid: str
+    #: A status callback for this room has arrived since the room opened or since callbacks last missed
+    #: a change: the reconciler may read the room rarely.
+    callbacks_flowing: bool
+    #: ``roster_digest`` of the connected participants' SIDs as the meeting knows them.
+    connected: str
 
 
 class WorkflowGone(Exception):

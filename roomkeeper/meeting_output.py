@@ -91,7 +91,11 @@ def status_text(status: MeetingStatus, zone: tzinfo | None) -> str:
         width = max(len(p.identity) for p in status.participants)
         lines += [
             f"  {p.identity.ljust(width)}  since {shown(p.connected_at, zone)}, "
-            f"evicted at {shown(p.eviction_deadline, zone)}"
+            + (
+                f"evicted at {shown(p.eviction_deadline, zone)}"
+                if p.eviction_deadline is not None
+                else "stays until the end"
+            )
             for p in status.participants
         ]
     if status.trouble:

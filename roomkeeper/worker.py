@@ -24,6 +24,7 @@ from temporalio.worker import Interceptor, Worker
 
 from activities.calendar import CalendarActivities
 from activities.outcome import record_meeting_outcome
+from activities.policy import TWILIO_WRITES_PER_SECOND, paced_writes_queue
 from activities.reconcile import ReconcileActivities
 from activities.rooms import RoomActivities
 from activities.sweeper import SweepConfig
@@ -72,6 +73,11 @@ def activities_for(
     ]
 
 
+def write_activities_for(rooms: RoomActivities) -> list[Any]:
+    """The Twilio writes, served (also) on the paced writes queue (``activities.policy``)."""
+    return [rooms.create_room, rooms.complete_room, rooms.disconnect_participant]
+
+
 def video_client(settings: Settings) -> VideoClient:
     return VideoClient(
         settings.twilio_credentials(), settings.twilio_video_base_url, observer=PrometheusRequestObserver()
@@ -88,9 +94,14 @@ async def running_worker(
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
     interceptors: Sequence[Interceptor] = (),
     health: WorkerHealth | None = None,
+    writes_per_second: float = TWILIO_WRITES_PER_SECOND,
 ) -> AsyncIterator[Worker]:
     """The worker, running, with the task queue's reconciler started (``sweep=None``: don't start it),
-    the meetings-by-phase gauge kept current and, given ``health``, its probes fed."""
+    the meetings-by-phase gauge kept current and, given ``health``, its probes fed.
+
+    Beside it, a second worker polls the paced writes queue: Temporal dispatches Twilio writes to all
+    the deployment's workers together at most ``writes_per_second`` (the last worker to poll sets it).
+    """
     rooms = RoomActivities(video, settings.public_url)
     reconcile = ReconcileActivities(video, client, settings.task_queue)
     feeds_http = calendar_http_client()
@@ -105,7 +116,15 @@ async def running_worker(
         graceful_shutdown_timeout=graceful_shutdown,
         interceptors=interceptors,
     )
-    async with feeds_http, worker:
+    writes = Worker(
+        client,
+        task_queue=paced_writes_queue(settings.task_queue),
+        activities=write_activities_for(rooms),
+        graceful_shutdown_timeout=graceful_shutdown,
+        interceptors=interceptors,
+        max_task_queue_activities_per_second=writes_per_second,
+    )
+    async with feeds_http, worker, writes:
         if sweep is not None:
             await client.start_workflow(
                 RoomReconciler.run,

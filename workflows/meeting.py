@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar
@@ -24,7 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.outcome import MeetingOutcome, record_meeting_outcome
-    from activities.policy import BOOKKEEPING_CALL, describe
+    from activities.policy import BOOKKEEPING_CALL, describe, paced_writes_queue
     from activities.rooms import (
         CompleteRoomRequest,
         CreatedRoom,
@@ -35,9 +36,11 @@ with workflow.unsafe.imports_passed_through():
         RoomRef,
     )
     from common.lifecycle import Step, fields
-    from common.room_events import RoomEvent, RoomEventKind
+    from common.room_events import ROOM_MEMO, RoomEvent, RoomEventKind, RoomMemo, roster_digest
     from common.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID
+    from twilio_video import limits
     from twilio_video.models import Participant, RoomStatus
+    from twilio_video.params import CreateRoomParams
     from workflows.meeting_control import CancelRequest, EndRequest, ExtendRequest, RescheduleRequest
     from workflows.meeting_input import MeetingSpec, RoomEndsEarly, explain
     from workflows.meeting_state import ContinuedMeeting, MeetingInput, MeetingState
@@ -62,6 +65,9 @@ HISTORY_LIMIT = 100
 MAX_ROOMS_PER_MEETING = 100
 #: A room that ends with less than this left of the meeting is not replaced: nobody can use it.
 MIN_WINDOW_FOR_A_NEW_ROOM = timedelta(minutes=1)
+#: What an absent ``max_participant_duration`` meant before ``Patch.NO_EVICTION_BY_DEFAULT``: meetings
+#: started by that code keep evicting after an hour.
+OLD_DEFAULT_PARTICIPANT_DURATION = timedelta(seconds=3600)
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -91,6 +97,12 @@ class MeetingWorkflow:
         self._invalid: str | None = None
         self._state = MeetingState()
         self._continued = False
+        #: The eviction duration when the spec gives none; run() decides (``Patch.COVER_THE_WINDOW``).
+        self._default_duration: timedelta | None = OLD_DEFAULT_PARTICIPANT_DURATION
+        # Which version of the story this run tells; decided once in run() (see workflows/patches.py).
+        self._lean = self._paced_writes = self._cover_the_window = False
+        #: The ``room`` memo as last written, so it is written only when it changes.
+        self._memo: RoomMemo | None = None
         if extra:
             self._invalid = (
                 f"MeetingWorkflow takes one argument, the meeting as JSON; it was given {1 + len(extra)}"
@@ -133,6 +145,11 @@ class MeetingWorkflow:
                 self.spec.end_time.isoformat(),
                 self.spec.open_at.isoformat(),
             )
+        self._lean = workflow.patched(Patch.LEAN_HISTORY)
+        self._paced_writes = workflow.patched(Patch.PACED_TWILIO_WRITES)
+        self._cover_the_window = workflow.patched(Patch.COVER_THE_WINDOW)
+        if self._cover_the_window:
+            self._default_duration = None
         self._publish()
 
         try:
@@ -169,7 +186,7 @@ class MeetingWorkflow:
             if now >= spec.open_at:
                 self._set_phase(Phase.OPENING)
                 return
-            await self._wakeup.sleep_until(spec.open_at, seen, f"open room at {spec.open_at.isoformat()}")
+            await self._sleep_until(spec.open_at, seen, f"open room at {spec.open_at.isoformat()}")
 
     async def _open_room(self) -> bool:
         """Create (or adopt) the room; False if the meeting ended instead (asked to, or out of time)."""
@@ -177,7 +194,7 @@ class MeetingWorkflow:
         first = self._state.opened_at is None
         request = CreateRoomRequest(
             workflow_id=workflow.info().workflow_id,
-            params=spec.room_params(),
+            params=self._room_params(),
             scheduled_start=spec.start_time if first else None,
         )
         try:
@@ -186,6 +203,7 @@ class MeetingWorkflow:
                 RoomActivities.create_room,
                 request,
                 f"create room {spec.unique_name}",
+                write=True,
             )
         except ActivityError as error:
             await self._fail(f"could not create room {spec.unique_name!r}", error)
@@ -203,6 +221,7 @@ class MeetingWorkflow:
             return False
         room = created.room
         self._state.room_sid = room.sid
+        self._state.callbacks_flowing = False  # a new room's callbacks are unproven until one arrives
         self._state.room_sids.append(room.sid)
         if first:
             self._state.opened_at = workflow.now()
@@ -243,7 +262,8 @@ class MeetingWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
             wake_at = min(self.spec.end_time, self._roster.next_deadline() or self.spec.end_time)
-            await self._wakeup.sleep_until(wake_at, seen, self._wait_summary(wake_at))
+            self._write_room_memo()
+            await self._sleep_until(wake_at, seen, self._wait_summary(wake_at))
         self._set_phase(Phase.CLOSING)
 
     async def _close_room(self) -> None:
@@ -278,6 +298,7 @@ class MeetingWorkflow:
             request,
             f"complete room {room_sid}",
             after_the_end=True,
+            write=True,
         )
 
     # ----------------------------------------------------------------------------- room events
@@ -289,6 +310,8 @@ class MeetingWorkflow:
             event = self._state.pending_events.pop(0)
             if event.room_sid != self._state.room_sid:
                 continue  # about an earlier room of this meeting: nothing to do now
+            if event.source == "callback":
+                self._state.callbacks_flowing = True
             kind = event.kind
             if (
                 kind is RoomEventKind.PARTICIPANT_CONNECTED
@@ -301,7 +324,10 @@ class MeetingWorkflow:
             elif kind is RoomEventKind.PARTICIPANT_DISCONNECTED and event.participant_sid:
                 self._log(self._roster.disconnect(event.participant_sid, identity=event.participant_identity))
             elif kind is RoomEventKind.SNAPSHOT:
-                self._log(self._roster.apply_snapshot(event.participants, event.timestamp))
+                news = self._roster.apply_snapshot(event.participants, event.timestamp)
+                if news:  # the reconciler saw what no callback said: read this room at full rate again
+                    self._state.callbacks_flowing = False
+                self._log(news)
             elif kind is RoomEventKind.ROOM_ENDED:
                 ended = True
             elif kind is RoomEventKind.ROOM_MISSING:
@@ -393,6 +419,7 @@ class MeetingWorkflow:
             RoomActivities.disconnect_participant,
             ref,
             f"evict {participant.identity} (max participant duration)",
+            write=True,
         )
 
     # ------------------------------------------------------------------------ live control
@@ -571,7 +598,56 @@ class MeetingWorkflow:
     @property
     def _roster(self) -> Roster:
         # Built on demand: the state may be replaced wholesale (a continued meeting's carried state).
-        return Roster(self._state, timedelta(seconds=self.spec.room.max_participant_duration))
+        given = self.spec.room.max_participant_duration
+        return Roster(self._state, self._default_duration if given is None else timedelta(seconds=given))
+
+    async def _sleep_until(self, when: datetime, seen: int, summary: str) -> None:
+        await self._wakeup.sleep_until(when, seen, summary, keep_timer=self._lean)
+
+    def _write_room_memo(self) -> None:
+        """Tell the reconciler (through visibility) whether callbacks arrive and who is connected.
+
+        Written only when it changes: one event in the workflow task that applied the change, where the
+        reconciler's ``snapshot`` it spares would cost four, and lets it read a room whose callbacks flow
+        a few times an hour instead of every sweep (``activities.sweeper``).
+        """
+        room_sid = self._state.room_sid
+        if room_sid is None or not self._lean:
+            return
+        memo = RoomMemo(
+            room_sid=room_sid,
+            callbacks_flowing=self._state.callbacks_flowing,
+            connected=roster_digest(self._state.participants),
+        )
+        if self._memo is None and not memo.callbacks_flowing and not self._state.participants:
+            return  # says what no memo says: read the room every sweep
+        if memo != self._memo:
+            workflow.upsert_memo({ROOM_MEMO: memo.model_dump(mode="json")})
+            self._memo = memo
+
+    def _room_params(self) -> CreateRoomParams:
+        """The room's create parameters as this meeting's code version sends them."""
+        spec = self.spec
+        room = spec.room
+        if room.max_participant_duration is None and self._default_duration is not None:
+            seconds = int(self._default_duration.total_seconds())
+            spec = spec.model_copy(
+                update={"room": room.model_copy(update={"max_participant_duration": seconds})}
+            )
+        params = spec.room_params()
+        if spec.if_room_ends_early is RoomEndsEarly.RECREATE and self._cover_the_window:
+            # Under `recreate` a room that idles out is replaced at once, so a timeout shorter than the
+            # window only churns rooms (a no-show meeting got a new room every 5 minutes): ask Twilio to
+            # keep an idle room until the end, as far as its 60-minute maximum allows.
+            left = math.ceil((spec.end_time - workflow.now()).total_seconds() / 60)
+            cover = max(limits.ROOM_TIMEOUT_MIN_MINUTES, min(limits.ROOM_TIMEOUT_MAX_MINUTES, left))
+            params = params.model_copy(
+                update={
+                    "empty_room_timeout": max(params.empty_room_timeout or 0, cover),
+                    "unused_room_timeout": max(params.unused_room_timeout or 0, cover),
+                }
+            )
+        return params
 
     def _wait_summary(self, wake_at: datetime) -> str:
         if wake_at >= self.spec.end_time:
@@ -598,9 +674,14 @@ class MeetingWorkflow:
         summary: str,
         *,
         after_the_end: bool = False,
+        write: bool = False,
     ) -> T:
         """A Twilio call through any outage (``TwilioRounds``); given up at the meeting's end or when
-        it is asked to end, unless ``after_the_end`` (completing the room is never given up)."""
+        it is asked to end, unless ``after_the_end`` (completing the room is never given up). A
+        ``write`` runs on the deployment's paced writes queue (``activities.policy``)."""
+        task_queue = None
+        if write and self._paced_writes:
+            task_queue = paced_writes_queue(workflow.info().task_queue)
         return await TwilioRounds(
             self._state,
             meeting_id=self._spec.meeting_id,
@@ -613,6 +694,7 @@ class MeetingWorkflow:
             arg,
             summary,
             give_up_at=lambda: None if after_the_end else self.spec.end_time,
+            task_queue=task_queue,
         )
 
     def _step(
@@ -729,6 +811,13 @@ class MeetingWorkflow:
         ]
         if self._state.room_sid is not None:
             pairs.append(ROOM_SID.value_set(self._state.room_sid))
+        if self._lean:
+            # Only what changed: the starter set the first values, and each upsert is a history event.
+            current = workflow.info().typed_search_attributes
+            pairs = [pair for pair in pairs if current.get(pair.key) != pair.value]
+            if not pairs:
+                self._publish_details()
+                return
         workflow.upsert_search_attributes(pairs)
         self._publish_details()
 

@@ -123,11 +123,13 @@ class RoomSpec(FrozenModel):
         + ", ".join(f"{kind.value} {cap}" for kind, cap in limits.MAX_PARTICIPANTS_BY_TYPE.items())
         + ").",
     )
-    max_participant_duration: int = Field(
-        3600,
+    max_participant_duration: int | None = Field(
+        None,
         description="Seconds a participant may stay: roomkeeper evicts them this long after they "
         "connected (Twilio's own cap is set a minute later, as a backstop). "
-        f"{limits.MIN_PARTICIPANT_DURATION_SECONDS} to {limits.MAX_PARTICIPANT_DURATION_SECONDS}.",
+        f"{limits.MIN_PARTICIPANT_DURATION_SECONDS} to {limits.MAX_PARTICIPANT_DURATION_SECONDS}. "
+        "Not given: nobody is evicted before the meeting's end (Twilio's cap is set to its maximum, "
+        f"{limits.MAX_PARTICIPANT_DURATION_SECONDS} s, which covers a room's whole life).",
     )
     empty_room_timeout: int = Field(
         5,
@@ -253,10 +255,11 @@ class MeetingSpec(FrozenModel):
             type=room.type,
             max_participants=room.max_participants,
             # Twilio's own cap is a backstop a minute behind roomkeeper's eviction, so the eviction (and
-            # its record) is roomkeeper's, not a race.
-            max_participant_duration=min(
-                limits.MAX_PARTICIPANT_DURATION_SECONDS, room.max_participant_duration + 60
-            ),
+            # its record) is roomkeeper's, not a race. Without a duration nobody is evicted before the
+            # end: Twilio's cap is its maximum, as long as a room can live.
+            max_participant_duration=limits.MAX_PARTICIPANT_DURATION_SECONDS
+            if room.max_participant_duration is None
+            else min(limits.MAX_PARTICIPANT_DURATION_SECONDS, room.max_participant_duration + 60),
             empty_room_timeout=room.empty_room_timeout,
             unused_room_timeout=room.unused_room_timeout,
             record_participants_on_connect=room.record_participants_on_connect,

@@ -39,6 +39,9 @@ class MeetingState(BaseModel):
     pending_events: list[RoomEvent] = Field(default_factory=list)
     #: What is failing right now, if anything (None when Twilio answers).
     trouble: Trouble | None = None
+    #: A status callback for the current room has arrived, and no reconciler snapshot has shown a change
+    #: that callbacks missed since (see ``common.room_events.RoomMemo``).
+    callbacks_flowing: bool = False
 
 
 class ContinuedMeeting(BaseModel):

@@ -45,8 +45,9 @@ class ConnectedParticipant(BaseModel):
     sid: str = Field(description="Twilio's participant SID (`PA…`).")
     identity: str = Field(description="The identity they joined with.")
     connected_at: AwareDatetime = Field(description="When they connected (Twilio's time).")
-    eviction_deadline: AwareDatetime = Field(
-        description="`connected_at` plus the room's `max_participant_duration`: roomkeeper evicts them then."
+    eviction_deadline: AwareDatetime | None = Field(
+        description="`connected_at` plus the room's `max_participant_duration`: roomkeeper evicts them then; "
+        "null when the meeting gives no `max_participant_duration` (nobody is evicted before the end)."
     )
 
 

@@ -21,3 +21,20 @@ class Patch:
     FAIL_VISIBLY = "fail-visibly"
     #: A room Twilio no longer knows (404 on FetchRoom) has ended, like one it lists as completed.
     UNKNOWN_ROOM_HAS_ENDED = "unknown-room-has-ended"
+
+    # The three below are decided once, at the start of a run (``MeetingWorkflow.run``): each patch
+    # costs a meeting two history events (its marker and a TemporalChangeVersion search attribute), so
+    # related changes share one.
+
+    #: A smaller history and a cheaper reconciler: one durable timer per deadline (a signal wakes the
+    #: loop without cancelling and restarting the timer: 4 events a signal, not 6); the ``room`` memo
+    #: (whether callbacks arrive, a digest of who is connected) for the reconciler; search attributes
+    #: upserted only when they change.
+    LEAN_HISTORY = "lean-history"
+    #: Twilio writes (create, complete, evict) run on a task queue paced below Twilio's 20 writes/s.
+    PACED_TWILIO_WRITES = "paced-twilio-writes"
+    #: Defaults that cover the meeting's window: without a ``max_participant_duration`` nobody is evicted
+    #: before the end (Twilio's cap: its 24 h maximum); under ``recreate`` Twilio's idle timeouts are
+    #: raised to cover the window (at most 60 min), so an idle room is not ended and recreated every
+    #: few minutes.
+    COVER_THE_WINDOW = "cover-the-window"

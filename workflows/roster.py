@@ -19,7 +19,8 @@ DEPARTED_LIMIT = 5_000
 
 
 class Roster:
-    def __init__(self, state: MeetingState, max_participant_duration: timedelta) -> None:
+    def __init__(self, state: MeetingState, max_participant_duration: timedelta | None) -> None:
+        """``max_participant_duration`` None: nobody has an eviction deadline."""
         self._state = state
         self._max_duration = max_participant_duration
 
@@ -36,7 +37,7 @@ class Roster:
             sid=sid,
             identity=identity,
             connected_at=connected_at,
-            eviction_deadline=connected_at + self._max_duration,
+            eviction_deadline=None if self._max_duration is None else connected_at + self._max_duration,
         )
         self._saw(identity)
         return [f"{identity} connected"]
@@ -72,12 +73,17 @@ class Roster:
     def overdue(self, now: datetime) -> list[ConnectedParticipant]:
         """Who has stayed past their eviction deadline, earliest deadline first."""
         return sorted(
-            (p for p in self._state.participants.values() if p.eviction_deadline <= now),
-            key=lambda p: p.eviction_deadline,
+            (
+                p
+                for p in self._state.participants.values()
+                if p.eviction_deadline is not None and p.eviction_deadline <= now
+            ),
+            key=lambda p: p.connected_at,
         )
 
     def next_deadline(self) -> datetime | None:
-        return min((p.eviction_deadline for p in self._state.participants.values()), default=None)
+        deadlines = (p.eviction_deadline for p in self._state.participants.values())
+        return min((d for d in deadlines if d is not None), default=None)
 
     def _saw(self, identity: str) -> None:
         self._state.participant_sids_seen += 1

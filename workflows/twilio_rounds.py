@@ -56,13 +56,15 @@ class TwilioRounds:
         summary: str,
         *,
         give_up_at: Callable[[], datetime | None],
+        task_queue: str | None = None,
     ) -> T:
-        """Run the activity ``method(arg)`` round after round until it succeeds."""
+        """Run the activity ``method(arg)`` round after round until it succeeds (on ``task_queue``, by
+        default the workflow's own)."""
         while True:
             started = workflow.now()
             try:
                 result: T = await workflow.execute_activity_method(
-                    method, arg, summary=summary, **TWILIO_CALL
+                    method, arg, summary=summary, task_queue=task_queue, **TWILIO_CALL
                 )
             except ActivityError as error:
                 if is_permanent(error) or not workflow.patched(Patch.RETRY_THROUGH_OUTAGES):

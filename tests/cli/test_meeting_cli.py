@@ -151,6 +151,7 @@ async def test_an_open_meeting_its_participants_extend_reschedule_and_end(stack:
     await stack.join(meeting_id, "alice")
     status = await stack.wait_for(wf, lambda s: len(s.participants) == 1, "alice to be seen")
     alice = status.participants[0]
+    assert alice.eviction_deadline is not None
     assert alice.eviction_deadline - alice.connected_at == timedelta(minutes=45)
 
     ran = ok(await meeting("status", meeting_id, "--timezone", "UTC", *on(stack)))

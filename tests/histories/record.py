@@ -18,6 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from common import search_attributes
+from common.room_events import RoomEvent, RoomEventKind
 from tests.temporal_env import TEMPORAL_CLI
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
@@ -153,6 +154,34 @@ async def calendar_feed(stack: Stack) -> str:
     return handle.id
 
 
+async def lean_story(stack: Stack) -> str:
+    """The cost and default patches (one timer per deadline, the room memo, no eviction by default,
+    idle timeouts covering the window, paced writes): callbacks arrive while one timer runs, a
+    reconciler snapshot brings news, an evictee is set by hand, the end moves (so the timer does too)."""
+    handle = await stack.start(
+        meeting("rec-lean", starts_in=timedelta(minutes=2), lasts=timedelta(minutes=20))
+    )
+    await stack.advance(handle, timedelta(seconds=5))
+    status = await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "open")
+    await stack.join("rec-lean", "alice")
+    await stack.join("rec-lean", "bob")
+    await stack.wait_for(handle, lambda s: len(s.participants) == 2, "two")
+    await stack.leave("rec-lean", "bob")
+    await stack.wait_for(handle, lambda s: len(s.participants) == 1, "one")
+    snapshot = RoomEvent(
+        kind=RoomEventKind.SNAPSHOT,
+        source="reconcile",
+        room_sid=status.room_sid or "",
+        timestamp=await stack.now(handle),
+    )
+    await handle.signal(MeetingWorkflow.room_event, snapshot)  # alice left, and no callback said so
+    await stack.wait_for(handle, lambda s: not s.participants, "the snapshot")
+    await handle.execute_update(MeetingWorkflow.extend, ExtendRequest(minutes=5))
+    await stack.advance(handle, timedelta(minutes=30))
+    await handle.result()
+    return handle.id
+
+
 SCENARIOS = {
     scenario.__name__: scenario
     for scenario in (
@@ -163,6 +192,7 @@ SCENARIOS = {
         outage_while_closing,
         revisions,
         calendar_feed,
+        lean_story,
     )
 }
 

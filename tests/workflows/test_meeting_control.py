@@ -260,9 +260,18 @@ async def test_end_now_before_open_means_no_room(stack: Stack) -> None:
 # ------------------------------------------------------------------------- rooms ending early
 
 
-async def test_unused_room_timeout_gets_a_fresh_room(stack: Stack) -> None:
-    handle, first_room = await open_meeting(stack, "idle", room={"unused_room_timeout": 2})
-    await stack.advance(handle, timedelta(minutes=2, seconds=5))  # Twilio ends the unused room
+async def test_a_no_show_room_is_not_churned_and_a_longer_meeting_gets_a_fresh_room(stack: Stack) -> None:
+    # Under `recreate` the idle timeouts are raised to cover the window, at most Twilio's 60 minutes: a
+    # 2-minute timeout would only end and recreate the room every 2 minutes while nobody comes.
+    handle, first_room = await open_meeting(
+        stack, "idle", lasts=timedelta(minutes=90), room={"unused_room_timeout": 2}
+    )
+    room = stack.emulator.state.world.rooms[first_room]
+    assert (room.options.unused_room_timeout, room.options.empty_room_timeout) == (60, 60)
+    await stack.advance(handle, timedelta(minutes=30))
+    assert (await stack.status(handle)).room_sid == first_room
+    assert room.status.value == "in-progress"
+    await stack.advance(handle, timedelta(minutes=30, seconds=5))  # Twilio's 60 minutes: it ends the room
     status = await stack.wait_for(
         handle, lambda s: s.room_sid != first_room and s.phase is Phase.OPEN, "a new room"
     )
@@ -273,12 +282,16 @@ async def test_unused_room_timeout_gets_a_fresh_room(stack: Stack) -> None:
 
 
 async def test_empty_room_timeout_gets_a_fresh_room(stack: Stack) -> None:
-    handle, first_room = await open_meeting(stack, "emptied", room={"empty_room_timeout": 1})
+    handle, first_room = await open_meeting(
+        stack, "emptied", lasts=timedelta(minutes=90), room={"empty_room_timeout": 1}
+    )
     await stack.join("emptied", "alice")
     await stack.wait_for(handle, lambda s: len(s.participants) == 1, "alice")
     await stack.leave("emptied", "alice")
     await stack.wait_for(handle, lambda s: not s.participants, "alice to leave")
     await stack.advance(handle, timedelta(minutes=1, seconds=5))
+    assert (await stack.status(handle)).room_sid == first_room  # raised to 60 minutes: not churned
+    await stack.advance(handle, timedelta(minutes=59))
     status = await stack.wait_for(
         handle, lambda s: s.room_sid != first_room and s.phase is Phase.OPEN, "a new room"
     )
@@ -297,19 +310,14 @@ async def test_end_meeting_policy_ends_with_the_room(stack: Stack) -> None:
 
 
 async def test_a_room_ending_in_the_last_minute_is_not_replaced(stack: Stack) -> None:
-    # open 2 min before a 3-minute meeting: an unused room ends 2 min after creation, then 1 min
-    # remains. With a 1-minute meeting after the opening, it ends 30 s before the end.
+    # Opened 2 min before a 58.5-minute meeting: the unused room's timeout is Twilio's maximum, 60 min,
+    # so Twilio ends it 30 s before the meeting's end.
     handle = await stack.start(
-        meeting(
-            "last-minute",
-            starts_in=timedelta(minutes=1, seconds=30),
-            lasts=timedelta(minutes=1),
-            room={"unused_room_timeout": 2},
-        )
+        meeting("last-minute", starts_in=timedelta(minutes=2), lasts=timedelta(minutes=58, seconds=30))
     )
     await stack.advance(handle, timedelta(seconds=5))
     first = (await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "the room to open")).room_sid
-    await stack.advance(handle, timedelta(minutes=2, seconds=1))  # Twilio ends the unused room
+    await stack.advance(handle, timedelta(minutes=60))  # Twilio ends the unused room
     result = await handle.result()
     assert result.ended_by == "room_ended" and result.room_sids == [first]
     assert len(stack.emulator.state.world.rooms) == 1
