@@ -10,11 +10,13 @@ error message or log line whole, only ``redacted(url)``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from email.utils import formatdate
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from stat import S_ISREG
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -46,13 +48,22 @@ def http_client() -> httpx.AsyncClient:
 
 
 def redacted(url: str) -> str:
-    """``url`` fit to show: scheme, host and the path's last segment cut short; no query, no user info."""
+    """``url`` fit to show: scheme, host and port, and the path's last segment cut short; no query, no
+    user info (a secret address hides its secret in the path, the query or the user info)."""
     parts = urlsplit(url)
-    if parts.scheme in ("http", "https"):
+    if parts.scheme in ("http", "https", "webcal"):
+        host = (parts.hostname or "") + (f":{parts.port}" if _port(parts) else "")
         tail = parts.path.rsplit("/", 1)[-1]
         shown = tail if len(tail) <= 12 else tail[:4] + "…"
-        return f"{parts.scheme}://{parts.hostname or ''}/…/{shown}" + ("?…" if parts.query else "")
+        return f"{parts.scheme}://{host}/…/{shown}" + ("?…" if parts.query else "")
     return url
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port
+    except ValueError:  # not a number: shown as no port, and refused when fetched
+        return None
 
 
 def validate_source(source: str) -> str:
@@ -60,7 +71,7 @@ def validate_source(source: str) -> str:
     parts = urlsplit(source)
     if parts.scheme in ("http", "https"):
         if not parts.hostname:
-            raise FeedError(f"{redacted(source)} has no host")
+            raise FeedError(f"the address {parts.scheme}://… has no host")
         return source
     if parts.scheme == "webcal":  # Apple's and Outlook's name for an https feed
         return "https" + source[len("webcal") :]
@@ -83,7 +94,13 @@ async def fetch(
     """The feed's current bytes, or ``data=None`` when unchanged. Raises ``FeedError``."""
     source = validate_source(source)
     if not source.startswith(("http://", "https://")):
-        return _read_file(source, previous, max_bytes)
+        # In a thread: a read blocks, and a slow disk or network mount must not stall the event loop.
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(_read_file, source, previous, max_bytes), time_limit
+            )
+        except TimeoutError:
+            raise FeedError(f"reading {source} took longer than {time_limit:g} s") from None
     headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
     if previous.etag:
         headers["If-None-Match"] = previous.etag
@@ -91,13 +108,16 @@ async def fetch(
         headers["If-Modified-Since"] = previous.last_modified
     where = redacted(source)
     try:
-        async with http.stream(
-            "GET",
-            source,
-            headers=headers,
-            follow_redirects=True,
-            timeout=httpx.Timeout(time_limit),
-        ) as response:
+        async with (
+            asyncio.timeout(time_limit),
+            http.stream(
+                "GET",
+                source,
+                headers=headers,
+                follow_redirects=True,
+                timeout=httpx.Timeout(time_limit),
+            ) as response,
+        ):
             if response.status_code == 304:
                 return Fetched(data=None, validators=previous, status=304)
             if response.status_code != 200:
@@ -117,7 +137,8 @@ async def fetch(
             )
     except httpx.TooManyRedirects:
         raise FeedError(f"{where} redirected more than {MAX_REDIRECTS} times") from None
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):
+        # httpx's timeouts bound each read; asyncio's bounds the whole fetch (a server that trickles).
         raise FeedError(f"{where} did not answer within {time_limit:g} s") from None
     except httpx.HTTPError as error:
         raise FeedError(f"cannot fetch {where}: {type(error).__name__}") from None
@@ -129,13 +150,18 @@ async def fetch(
 def _read_file(source: str, previous: Validators, max_bytes: int) -> Fetched:
     path = Path(unquote(urlsplit(source).path) if source.startswith("file:") else source)
     try:
-        stat = path.stat()
-        if stat.st_size > max_bytes:
-            raise FeedError(f"{path} is {stat.st_size} bytes; the limit is {max_bytes} bytes")
-        # Compared by content, not modification time: a file rewritten within the same second (or with
-        # its mtime preserved by a copy) must still count as changed; a local read is cheap.
-        modified = formatdate(stat.st_mtime, usegmt=True)
-        with path.open("rb") as file:
+        # O_NONBLOCK: opening a named pipe would otherwise wait for a writer forever. Only a regular
+        # file is a feed (not a pipe, a device such as /dev/zero, or a directory).
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            stat = os.fstat(file.fileno())
+            if not S_ISREG(stat.st_mode):
+                raise FeedError(f"{path} is not a regular file")
+            if stat.st_size > max_bytes:
+                raise FeedError(f"{path} is {stat.st_size} bytes; the limit is {max_bytes} bytes")
+            # Compared by content, not modification time: a file rewritten within the same second (or
+            # with its mtime preserved by a copy) must still count as changed; a local read is cheap.
+            modified = formatdate(stat.st_mtime, usegmt=True)
             data = file.read(max_bytes + 1)
     except OSError as error:
         raise FeedError(f"cannot read {path}: {os.strerror(error.errno or 0) or error}") from None

@@ -292,4 +292,6 @@ def _days(span: timedelta) -> str:
 
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
+    # The parser quotes the offending bytes; the feed's content is not ours to copy into a status.
+    text = re.split(r"""\bb['"]""", text, maxsplit=1)[0].rstrip(" :,") or type(error).__name__
     return text[:300]

@@ -200,6 +200,13 @@ async def _add(current: Run) -> None:
     template_data = _template(current, problems)
     if problems:
         raise Problem(problems)
+    from calendar_feeds.fetch import validate_source
+    from calendar_feeds.models import FeedError
+
+    try:
+        validate_source(args.ics)
+    except FeedError as error:
+        raise Problem(f"--ics: {error}") from None
     name = args.name or default_name(args.ics)
     try:
         options = FeedOptions(
@@ -221,16 +228,25 @@ async def _add(current: Run) -> None:
         return await calendars.first_sync(name, FIRST_SYNC_WAIT)
 
     status = await _on_temporal(current, add)
+    failed = status is not None and status.last is not None and status.last.outcome.value == "failed"
     if current.json:
         current.print(
             status.model_dump_json(indent=2) + "\n" if status else json.dumps({"name": name}) + "\n"
         )
-        return
-    current.print(f"added calendar {name}\n")
-    if status is None:
-        current.print(f"its first sync is still running: see `roomkeeper calendar show {name}`\n")
     else:
-        current.print(feed_text(status, current))
+        current.print(f"added calendar {name}\n")
+        current.print(
+            feed_text(status, current)
+            if status is not None
+            else f"its first sync is still running: see `roomkeeper calendar show {name}`\n"
+        )
+    if failed:
+        assert status is not None and status.last is not None
+        raise Problem(
+            f"calendar {name} was added, but its first sync failed: {status.last.message} "
+            f"(it is tried again every period; `roomkeeper calendar remove {name}` drops it)",
+            EXIT_FAILED,
+        )
 
 
 # ---------------------------------------------------------------------------- list, show, sync, remove
@@ -292,6 +308,8 @@ async def _sync_now(current: Run) -> None:
         if current.json
         else f"{current.args.name}: {_result(report)}\n" + _skipped(report)
     )
+    if report.outcome.value == "failed":
+        raise Problem("the sync failed; nothing was changed (it is tried again every period)", EXIT_FAILED)
 
 
 async def _remove(current: Run) -> None:

@@ -215,6 +215,11 @@ class CalendarClient:
 def _unavailable(error: RPCError) -> MeetingError:
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNKNOWN):
         return TemporalUnavailable(f"Temporal did not answer: {error.message}")
+    if "Workflow Task in failed state" in error.message:
+        # A worker died mid-task (a restart): Temporal retries the task; asking again soon will work.
+        return TemporalUnavailable(
+            "the calendar's workflow is recovering from an interrupted worker; ask again in a moment"
+        )
     return CalendarRefused(f"Temporal refused the request: {error.message}")
 
 

@@ -684,6 +684,11 @@ def _spec_data(current: Run) -> dict[str, Any]:
         end = None
         if "end_time" not in data:
             problems.append("give --end or --duration (or end_time in the --spec file)")
+        elif args.start is not None and start is not None:
+            # A new --start keeps the spec's length (as reschedule does), not its absolute end.
+            spec_start, spec_end = _spec_time(data, "start_time"), _spec_time(data, "end_time")
+            if spec_start is not None and spec_end is not None:
+                end = start + (spec_end - spec_start)
     if start is not None:
         data["start_time"] = start.isoformat()
     if end is not None:

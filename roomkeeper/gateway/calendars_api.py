@@ -84,6 +84,18 @@ def calendars_router(config: GatewayConfig, calendars: CalendarClient) -> APIRou
         responses=_errors(*BODY_ERRORS, 409),
     )
     async def add(request: CalendarCreate, response: Response) -> CalendarAdded:
+        if not request.ics.lower().startswith(("http://", "https://", "webcal://")):
+            # The API faces the network: it must not let a token holder make the workers read their own
+            # disks. Local files are for whoever runs `roomkeeper calendar add` on the machine.
+            raise invalid_request(
+                [
+                    Problem(
+                        field="ics",
+                        message="the API takes http(s):// and webcal:// addresses only; a local file is "
+                        "added with `roomkeeper calendar add` on the machine",
+                    )
+                ]
+            )
         try:
             await calendars.add(
                 request.name,

@@ -4,6 +4,7 @@ expanding hostile feeds in a bounded child process."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -61,6 +62,16 @@ class FeedServer:
     async def loop(self, request: Request) -> Response:
         return RedirectResponse(str(request.url), status_code=302)
 
+    async def trickle(self, request: Request) -> Response:
+        # Each read comes within httpx's per-read timeout; the whole never ends.
+        async def lines() -> AsyncIterator[bytes]:
+            yield b"BEGIN:VCALENDAR\r\n"
+            for _ in range(600):
+                await asyncio.sleep(0.1)
+                yield b"X-A:b\r\n"
+
+        return StreamingResponse(lines(), media_type="text/calendar")
+
     async def gone(self, request: Request) -> Response:
         return PlainTextResponse("no such calendar", status_code=404)
 
@@ -72,6 +83,7 @@ class FeedServer:
                 Route("/slow", self.slow),
                 Route("/loop", self.loop),
                 Route("/gone", self.gone),
+                Route("/trickle", self.trickle),
             ]
         )
 
@@ -128,6 +140,7 @@ async def test_a_server_ignoring_conditions_still_reports_no_change(feed_server,
         ("/loop", "redirected more than 5 times"),
         ("/gone", "answered HTTP 404 Not Found"),
         ("/slow", "did not answer within 1 s"),
+        ("/trickle", "did not answer within 1 s"),
     ],
 )
 async def test_misbehaving_servers_are_clear_errors(feed_server, http, path: str, message: str) -> None:
@@ -135,7 +148,8 @@ async def test_misbehaving_servers_are_clear_errors(feed_server, http, path: str
     started = time.monotonic()
     with pytest.raises(FeedError) as refused:
         await fetch(f"{base}{path}", Validators(), http, max_bytes=1024 * 1024, time_limit=1)
-    assert str(refused.value) == f"http://127.0.0.1/…/{path.strip('/')} {message}"
+    port = base.rsplit(":", 1)[1]
+    assert str(refused.value) == f"http://127.0.0.1:{port}/…/{path.strip('/')} {message}"
     assert time.monotonic() - started < 10
 
 
@@ -161,6 +175,13 @@ async def test_local_files_and_sources(tmp_path: Path, http) -> None:
     assert changed.data is not None and b"Standup" in changed.data
     with pytest.raises(FeedError, match=r"^cannot read .*missing\.ics: No such file or directory$"):
         await fetch(str(tmp_path / "missing.ics"), Validators(), http)
+    # A named pipe or a device is no feed, and must not block the worker waiting for a writer.
+    fifo = tmp_path / "pipe.ics"
+    os.mkfifo(fifo)
+    with pytest.raises(FeedError, match=r"^.*pipe\.ics is not a regular file$"):
+        await fetch(str(fifo), Validators(), http)
+    with pytest.raises(FeedError, match=r"^/dev/zero is not a regular file$"):
+        await fetch("/dev/zero", Validators(), http)
     assert validate_source("webcal://example.com/a.ics") == "https://example.com/a.ics"
     with pytest.raises(FeedError, match=r"^a feed is an http\(s\):// or webcal:// address"):
         validate_source("ftp://example.com/a.ics")

@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from calendar_feeds.fetch import redacted
 from roomkeeper import calendar_cli
 from tests.calendar_feeds.feeds_http import Event, FeedServer
 from tests.cli.support import Ran, on
@@ -57,18 +58,20 @@ async def test_add_list_show_sync_and_remove_a_served_feed(
     name = f"team-{uuid.uuid4().hex[:6]}"
 
     added = ok(await calendar("add", "--ics", url, "--name", name, "--type", "group-small", *on(stack)))
-    assert added.out.startswith(f"added calendar {name}\ncalendar {name}: http://127.0.0.1/…/basic.ics\n")
+    shown = redacted(url)  # http://127.0.0.1:<port>/…/basic.ics: the secret path segment left out
+    assert shown.endswith("/…/basic.ics")
+    assert added.out.startswith(f"added calendar {name}\ncalendar {name}: {shown}\n")
     assert "last sync" in added.out and "started 3, moved 0, cancelled 0, unchanged 0" in added.out
     assert "private-0123" not in added.out
 
     listed = ok(await calendar("list", *on(stack)))
     row = next(line for line in listed.out.splitlines() if line.startswith(name))
-    assert row.split()[1:3] == ["http://127.0.0.1/…/basic.ics", "5m"] and row.split()[-1] == "3"
+    assert row.split()[1:3] == [shown, "5m"] and row.split()[-1] == "3"
     as_json = ok(await calendar("list", "--json", *on(stack)))
     assert any(FeedStatus.model_validate(entry).name == name for entry in as_json.json())
 
-    shown = ok(await calendar("show", name, "--json", *on(stack)))
-    status = FeedStatus.model_validate(shown.json())
+    showed = ok(await calendar("show", name, "--json", *on(stack)))
+    status = FeedStatus.model_validate(showed.json())
     assert [m.title for m in status.upcoming] == ["Standup"] * 3 and status.meetings_ahead == 3
     # Each meeting got the feed's room options.
     meeting = await stack.meetings.status(status.upcoming[0].meeting_id)
@@ -115,7 +118,7 @@ async def test_a_local_file_and_the_name_from_it(stack: Stack, tmp_path: Path) -
     [
         (
             ["--ics", "ftp://example.com/a.ics"],
-            "a feed is an http(s):// or webcal:// address, a file:// URL "
+            "--ics: a feed is an http(s):// or webcal:// address, a file:// URL "
             "or an absolute path; got 'ftp://example.com/a.ics'",
         ),
         (

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from calendar_feeds.fetch import redacted
 from tests.calendar_feeds.feeds_http import Event, FeedServer
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.calendar_models import FeedStatus, SyncReport
@@ -47,7 +48,11 @@ async def test_a_calendar_through_the_api(
     assert added.status_code == 201, added.text
     assert added.headers["location"] == f"/calendars/{name}"
     status = FeedStatus.model_validate(added.json()["status"])
-    assert status.source == "http://127.0.0.1/…/basic.ics" and status.meetings_ahead == 2
+    assert (
+        status.source == redacted(url)
+        and status.source.endswith("/…/basic.ics")
+        and status.meetings_ahead == 2
+    )
     assert "private-0123" not in added.text
 
     listed = await api.get("/calendars")
@@ -77,27 +82,38 @@ async def test_a_calendar_through_the_api(
         (
             {"name": "x", "ics": "ftp://h/a.ics"},
             422,
-            "invalid request: ics: a feed is an http(s):// or "
-            "webcal:// address, a file:// URL or an absolute path; got 'ftp://h/a.ics'",
+            "invalid request: ics: the API takes http(s):// and webcal:// addresses only; a local file is "
+            "added with `roomkeeper calendar add` on the machine",
         ),
         (
-            {"name": "calcom", "ics": "/a.ics"},
+            {"name": "x", "ics": "/etc/passwd"},
+            422,
+            "invalid request: ics: the API takes http(s):// and webcal:// addresses only; a local file is "
+            "added with `roomkeeper calendar add` on the machine",
+        ),
+        (
+            {"name": "x", "ics": "https://"},
+            422,
+            "invalid request: ics: the address https://… has no host",
+        ),
+        (
+            {"name": "calcom", "ics": "https://h/a.ics"},
             422,
             "invalid request: name: 'calcom' is reserved (the "
             "gateway's /calendars/calcom is another door) (got 'calcom')",
         ),
         (
-            {"name": "x", "ics": "/a.ics", "every": "PT10S"},
+            {"name": "x", "ics": "https://h/a.ics", "every": "PT10S"},
             422,
             "invalid request: every: Input should be greater than or equal to 1 minute (got 'PT10S')",
         ),
         (
-            {"name": "x", "ics": "/a.ics", "colour": "red"},
+            {"name": "x", "ics": "https://h/a.ics", "colour": "red"},
             422,
             "invalid request: colour: Extra inputs are not permitted (got 'red')",
         ),
     ],
-    ids=["scheme", "reserved", "every", "extra"],
+    ids=["scheme", "local-file", "no-host", "reserved", "every", "extra"],
 )
 async def test_bad_requests_are_named(api: httpx.AsyncClient, body: dict, status: int, error: str) -> None:
     answer = await api.post("/calendars", json=body)
