@@ -4,6 +4,7 @@ point at a closed port, so one that tried to connect would fail differently."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -328,3 +329,20 @@ async def test_an_unforeseen_error_is_one_line_not_a_traceback(
     monkeypatch.setattr(meeting_cli, "_status", broken)  # bound when main_async builds the parser
     ran = await meeting("status", "x", "--address", f"127.0.0.1:{closed_port}")
     assert (ran.code, ran.err) == (1, "roomkeeper meeting status: unexpected error: KeyError: 'surprise'\n")
+
+
+async def test_a_new_start_keeps_the_spec_files_length(tmp_path) -> None:
+    """The docs' own example: a spec exported with --dry-run, scheduled again at another time."""
+    exported = await meeting("schedule", "--title", "Weekly sync", "--start", "in 1h", "--duration", "30m",
+                             "--dry-run")  # fmt: skip
+    assert exported.code == 0, exported
+    spec_file = tmp_path / "sync.json"
+    spec_file.write_text(exported.out)
+    again = await meeting("schedule", "--spec", str(spec_file), "--start", "2030-12-01 14:00 Europe/Paris",
+                          "--dry-run")  # fmt: skip
+    assert again.code == 0, again
+    spec = json.loads(again.out)
+    assert (spec["start_time"], spec["end_time"]) == (
+        "2030-12-01T14:00:00+01:00",
+        "2030-12-01T14:30:00+01:00",
+    )
