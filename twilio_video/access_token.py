@@ -199,7 +199,8 @@ def _numeric_date(value: Any) -> bool:
 
 
 def _shown(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # Whole seconds, cut down: token times are whole seconds, so a cut-down "now" keeps its order to them.
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def check_window(token: ReadToken, now: datetime) -> None:
