@@ -164,7 +164,7 @@ def token_text(token: JoinToken, zone: tzinfo | None) -> str:
     )
     rows = [
         ("valid from", shown(token.not_before, zone, utc_too=True)),
-        ("until", f"{shown(token.expires_at, zone, utc_too=True)} ({until})"),
+        ("until", f"{shown(token.expires_at, zone, utc_too=True)}, {until}"),
     ]
     headline = f"join token for {token.identity!r} in room {token.room!r} (meeting {token.meeting_id})"
     return "\n".join([headline, *_rows(rows, "  ")]) + "\n"

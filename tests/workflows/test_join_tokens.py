@@ -130,7 +130,8 @@ async def test_a_meetings_tokens_let_in_only_who_they_name_where_and_when(stack:
     assert plain.code == 0, plain
     assert plain.out.count(".") == 2 and plain.out.endswith("\n") and " " not in plain.out.strip()
     assert f"join token for 'dave' in room '{room}' (meeting {spec.meeting_id})" in plain.err
-    assert "(the meeting's end plus 5m of grace)" in plain.err
+    until = alice.expires_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"  until       {until}, the meeting's end plus 5m of grace\n" in plain.err
 
     # Through the API, with a grace of its own.
     async with httpx.AsyncClient(base_url=stack.gateway_url, headers=AUTH, timeout=30) as api:
@@ -275,6 +276,25 @@ async def test_a_cancelled_or_unknown_meeting_and_bad_requests_get_no_token(live
     ran = await meeting("token", spec.meeting_id, "--identity", "alice", *on(stack))
     assert (ran.code, ran.out) == (1, ""), ran
     assert "the meeting is already over (cancelled)" in ran.err
+
+
+async def test_the_command_signs_with_the_configured_api_key_and_grace(
+    live_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, secret = "SK" + "ab12" * 8, "the-production-api-key-secret-32c"
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", TEST_ACCOUNT_SID)
+    monkeypatch.setenv("TWILIO_API_KEY", key)
+    monkeypatch.setenv("TWILIO_API_SECRET", secret)
+    monkeypatch.setenv("ROOMKEEPER_TOKEN_GRACE_SECONDS", "60")
+    spec = make_meeting(unique("configured"), starts_in=timedelta(hours=2))
+    await live_stack.meetings.schedule(spec)
+    ran = await meeting("token", spec.meeting_id, "--identity", "alice", "--json", *on(live_stack))
+    assert ran.err == "", ran  # no word of the emulator's key
+    token = issued(ran)
+    assert (token.grace_seconds, token.expires_at) == (60, spec.end_time + timedelta(seconds=60))
+    claims = jwt.decode(token.token, secret, algorithms=["HS256"], options={"verify_nbf": False})
+    assert (claims["iss"], claims["sub"]) == (key, TEST_ACCOUNT_SID)
+    assert secret not in ran.out
 
 
 async def test_the_command_checks_its_input_before_asking_temporal() -> None:
