@@ -91,11 +91,11 @@ async def test_a_room_without_them_is_created_by_the_same_request_as_before(stac
         ),
         (
             {"type": "go", "recording_rules": [{"type": "include", "all": True}]},
-            """room: recording_rules: [{"type":"include","all":true}] is not supported for type 'go'""",
+            """room.recording_rules: [{"type":"include","all":true}] is not supported for type 'go'""",
         ),
         (
             {"type": "peer-to-peer", "transcribe_participants_on_connect": True},
-            "room: transcribe_participants_on_connect: true needs type 'group' or type 'group-small', "
+            "room.transcribe_participants_on_connect: true needs type 'group' or type 'group-small', "
             "not type 'peer-to-peer'",
         ),
         ({"transcriptions_configuration": ["en-US"]}, "room.transcriptions_configuration: Input should be"),
