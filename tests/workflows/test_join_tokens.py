@@ -18,14 +18,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_API_KEY_SECRET, TEST_API_KEY_SID
 from roomkeeper.gateway.meetings_api import JOIN_TOKENS_OFF
-from roomkeeper.join_tokens import JoinToken, token_window
+from roomkeeper.gateway.meetings_openapi import STATUS_EXAMPLE
+from roomkeeper.join_tokens import JoinToken, room_name, token_window
 from tests.cli.support import Ran, meeting, on
 from tests.gateway.meetings_support import AUTH, TOKEN, gateway_on, serving, unreachable_meetings
 from tests.support import wait_until_async
 from tests.twilio_video.test_access_token import twilio_python
 from tests.workflows.helpers import meeting as make_meeting
 from tests.workflows.stack import Stack, meeting_stack
-from workflows.meeting_status import Phase
+from workflows.meeting_status import MeetingStatus, Phase
 
 OPEN_AT = datetime(2030, 6, 3, 8, 58, tzinfo=UTC)
 END = datetime(2030, 6, 3, 9, 30, tzinfo=UTC)
@@ -53,6 +54,19 @@ def test_a_window_longer_than_a_day_is_capped_at_24_hours_from_the_opening_or_fr
     assert token_window(OPEN_AT, end, GRACE, last) == (last, end + GRACE, False)
     # Exactly 24 hours is allowed as it is.
     assert token_window(OPEN_AT, OPEN_AT + day - GRACE, GRACE, OPEN_AT) == (OPEN_AT, OPEN_AT + day, False)
+
+
+@pytest.mark.parametrize(
+    ("room", "name"),
+    [
+        (None, "standup-2030-06-03"),
+        ({}, "standup-2030-06-03"),
+        ({"unique_name": "DailyStandup"}, "DailyStandup"),
+    ],
+)
+def test_the_grant_names_the_room_as_the_workflow_names_it(room: dict[str, str] | None, name: str) -> None:
+    status = MeetingStatus.model_validate(STATUS_EXAMPLE | {"room": room})
+    assert room_name(status) == name
 
 
 # ------------------------------------------------------------------------------------------- the story
