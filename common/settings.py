@@ -31,6 +31,8 @@ from twilio_video.sids import is_sid
 SECRETS_DIR_VARIABLE = "ROOMKEEPER_SECRETS_DIR"
 #: How processes write their log (``roomkeeper.logs``): lines for people, or one JSON object a line.
 LogFormat = Literal["text", "json"]
+#: ``ROOMKEEPER_TOKEN_GRACE_SECONDS``'s default: a join token outlives its meeting's end by five minutes.
+DEFAULT_TOKEN_GRACE_SECONDS = 300
 ENV_FILE = ".env"
 
 
@@ -87,6 +89,13 @@ class Settings(BaseSettings):
     #: Room options per Cal.com event type (TOML or JSON); read and checked by the gateway at start.
     calcom_event_types: Path | None = Field(None, validation_alias=_env("ROOMKEEPER_CALCOM_EVENT_TYPES"))
     api_token: SecretStr | None = Field(None, validation_alias=_env("ROOMKEEPER_API_TOKEN"))
+    #: How long a join token stays valid after its meeting's end (docs/app-developers.md).
+    token_grace_seconds: int = Field(
+        DEFAULT_TOKEN_GRACE_SECONDS,
+        ge=0,
+        le=limits.MAX_ACCESS_TOKEN_LIFETIME_SECONDS,
+        validation_alias=_env("ROOMKEEPER_TOKEN_GRACE_SECONDS"),
+    )
     secret_key: SecretStr | None = Field(None, validation_alias=_env("ROOMKEEPER_SECRET_KEY"))
 
     @field_validator("twilio_account_sid")

@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from emulator.callbacks import CallbackDispatcher
 from emulator.clock import Clock, ManualClock, SystemClock
 from emulator.credentials import Credentials
-from emulator.errors import ApiError, invalid, not_found, not_implemented
+from emulator.errors import ApiError, invalid, not_found, not_implemented, token_refused
 from emulator.faults import ERROR_CODE_FOR_STATUS, FaultInjector, FaultPlan
 from emulator.forms import Form, parse_form
 from emulator.media import FAILED_OPERATIONS
@@ -47,7 +47,7 @@ from emulator.render import (
 from emulator.room_options import parse_room_options
 from emulator.state import ParticipantRecord, RoomRecord, World
 from emulator.timers import Timers
-from twilio_video import limits
+from twilio_video import access_token, limits
 from twilio_video.error_codes import ErrorCode
 from twilio_video.models import (
     PageMeta,
@@ -645,12 +645,46 @@ class ControlSurface:
         )
 
     async def join(self, request: Request) -> Response:
+        """A simulated client connects: ``Identity``, or an access token (``Token``) that names it."""
         data = await _json_or_form(request)
         identity = data.get("Identity", data.get("identity"))
+        token = data.get("Token", data.get("token"))
+        room_ref = request.path_params["room"]
+        if token is not None:
+            identity = self._admitted(token, room_ref, identity)
         if not isinstance(identity, str):
             raise invalid(ErrorCode.PARTICIPANT_IDENTITY_INVALID, "Identity is required and must be a string")
-        participant = self.emulator.world.join(request.path_params["room"], identity)
+        participant = self.emulator.world.join(room_ref, identity)
         return model_response(render_participant(participant, self.emulator.base_url(request)), 201)
+
+    def _admitted(self, token: Any, room_ref: str, identity: Any) -> str:
+        """The identity ``token`` lets into the room, checked as Twilio checks a connecting client's token
+        (``twilio_video.access_token``), on the emulator's clock; otherwise Twilio's 201xx refusal.
+
+        The token is checked before the room is looked up, as credentials come before resources: an
+        early client is told its token is not yet valid whether or not the room exists yet.
+        """
+        emulator = self.emulator
+        credentials = emulator.credentials
+        try:
+            if not isinstance(token, str):
+                raise access_token.TokenRejected(ErrorCode.ACCESS_TOKEN_INVALID, "Token must be a string")
+            claims = access_token.read(token, account_sid=credentials.account_sid, api_keys=credentials.keys)
+            access_token.check_window(claims, emulator.clock.now())
+            room = emulator.world.find_room(room_ref)
+            granted = access_token.check_video_grant(claims, room.unique_name, room.sid)
+        except access_token.TokenRejected as rejected:
+            raise token_refused(rejected) from None
+        # Twilio takes the identity from the token alone; the simulated join may also say one, which
+        # must then be the token's, or a test could join as someone its token does not name.
+        if identity is not None and identity != granted:
+            raise token_refused(
+                access_token.TokenRejected(
+                    ErrorCode.ACCESS_TOKEN_GRANTS_INVALID,
+                    f"the token's identity grant is {granted!r}, not Identity={identity!r}",
+                )
+            )
+        return granted
 
     async def disconnect(self, request: Request) -> Response:
         participant = self.emulator.world.leave(request.path_params["room"], request.path_params["identity"])

@@ -10,7 +10,13 @@ import uvicorn
 
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import Clock, ManualClock, SystemClock
-from emulator.credentials import TEST_ACCOUNT_SID, TEST_API_KEY_SID, TEST_AUTH_TOKEN, Credentials
+from emulator.credentials import (
+    TEST_ACCOUNT_SID,
+    TEST_API_KEY_SECRET,
+    TEST_API_KEY_SID,
+    TEST_AUTH_TOKEN,
+    Credentials,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +86,9 @@ def describe(config: EmulatorConfig, url: str) -> str:
     lines.append(
         f"  TWILIO_API_KEY={keys[0]}" if keys else "  (no API key: --api-key-sid/--api-key-secret add one)"
     )
+    if dict(credentials.keys) == {TEST_API_KEY_SID: TEST_API_KEY_SECRET}:
+        # Public, and what signs join tokens (roomkeeper meeting token) for this emulator.
+        lines.append(f"  TWILIO_API_SECRET={TEST_API_KEY_SECRET}")
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from twilio_video.access_token import TokenRejected
 from twilio_video.error_codes import MESSAGES, ErrorCode
 from twilio_video.models import TwilioErrorBody
 
@@ -60,3 +61,11 @@ def not_implemented(feature: str) -> ApiError:
         message=f"Not implemented by the Twilio Video emulator: {feature}",
         more_info=NOT_IMPLEMENTED_INFO,
     )
+
+
+def token_refused(rejected: TokenRejected) -> ApiError:
+    """A simulated join's access token refused: 403 when the token is sound but does not allow this
+    join (its grants, 20106), else 401 (the token itself is bad). Twilio's SDKs carry only the code;
+    the HTTP status is the emulator's choice."""
+    status = 403 if rejected.code is ErrorCode.ACCESS_TOKEN_GRANTS_INVALID else 401
+    return ApiError(status, rejected.code, rejected.detail)

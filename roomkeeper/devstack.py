@@ -43,7 +43,13 @@ from common.settings import ENV_FILE, SECRETS_DIR_VARIABLE, Settings, reveal, se
 from common.temporal import DATA_CONVERTER
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
-from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Credentials
+from emulator.credentials import (
+    TEST_ACCOUNT_SID,
+    TEST_API_KEY_SECRET,
+    TEST_API_KEY_SID,
+    TEST_AUTH_TOKEN,
+    Credentials,
+)
 from roomkeeper import logs
 from roomkeeper.calcom.event_types import EventTypes
 from roomkeeper.calendar_client import CalendarClient
@@ -51,6 +57,7 @@ from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
 from roomkeeper.gateway.serve import calcom_event_types, sealer_or_exit
 from roomkeeper.health import WorkerHealth
+from roomkeeper.join_tokens import JoinTokenIssuer
 from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.metrics_server import start_observability
 from roomkeeper.serving import bind, exit_after, run_until_signalled, serve
@@ -162,8 +169,10 @@ def dev_settings(ports: DevPorts, metrics_host: str = "127.0.0.1") -> Settings:
         temporal_namespace="default",
         twilio_account_sid=TEST_ACCOUNT_SID,
         twilio_auth_token=SecretStr(TEST_AUTH_TOKEN),
-        twilio_api_key=None,
-        twilio_api_secret=None,
+        # The emulator's public API key: join tokens need one to be signed with (and the worker then
+        # calls the REST API with it, as production should).
+        twilio_api_key=TEST_API_KEY_SID,
+        twilio_api_secret=SecretStr(TEST_API_KEY_SECRET),
         twilio_video_base_url=f"http://127.0.0.1:{ports.emulator}",
         public_url=f"http://127.0.0.1:{ports.gateway}",
         metrics_port=ports.metrics,
@@ -284,6 +293,7 @@ async def run_stack(
                 api_token=api_token,
                 calcom_webhook_secret=reveal(settings.calcom_webhook_secret),
                 calcom_event_types=checked.event_types,
+                join_tokens=JoinTokenIssuer.from_settings(settings),
             ),
             MeetingSignaller(client),
             MeetingClient(client, settings.task_queue),
@@ -303,6 +313,8 @@ async def run_stack(
             "   (probes /healthz, /readyz)\n"
             f"  task queue      {settings.task_queue}\n"
             f"{api_banner(gateway_url, api_token if generated else None)}"
+            f"  join tokens     signed with the emulator's public API key {settings.twilio_api_key}\n"
+            "    roomkeeper meeting token <meeting id> --identity alice   (or POST /meetings/<id>/tokens)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

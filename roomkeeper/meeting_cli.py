@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client
 
     from common.settings import Settings
+    from roomkeeper.join_tokens import JoinTokenIssuer
     from roomkeeper.meeting_client import MeetingClient
     from workflows.meeting_status import MeetingStatus
 
@@ -335,6 +336,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cancel.add_argument("--reason", help="recorded in the history and the summary")
     cancel.set_defaults(act=_cancel)
 
+    token = action(
+        "token",
+        "a Twilio join token for one participant, valid only while the meeting's room is open",
+        "A Twilio Video access token for --identity in the meeting's room, valid from the room's opening "
+        "to the meeting's end plus a grace, so Twilio refuses an early or late client. Signed with "
+        "TWILIO_API_KEY and TWILIO_API_SECRET of TWILIO_ACCOUNT_SID; with none of them set, with the "
+        "Twilio emulator's public test key (roomkeeper dev). Prints the token alone on stdout and what "
+        "it allows on stderr; --json prints both. Needs a worker (it asks the meeting for its window).",
+        "examples:\n  roomkeeper meeting token standup-k3f9x2 --identity alice\n"
+        "  token=$(roomkeeper meeting token standup-k3f9x2 --identity alice --ttl-grace 10m)\n",
+    )
+    token.add_argument("meeting_id", metavar="ID")
+    token.add_argument(
+        "--identity", required=True, metavar="NAME", help="the participant's identity (1 to 128 characters)"
+    )
+    token.add_argument(
+        "--ttl-grace",
+        metavar="DURATION",
+        help="how long after the meeting's end it stays valid (default: ROOMKEEPER_TOKEN_GRACE_SECONDS, "
+        "else 5m)",
+    )
+    token.set_defaults(act=_token)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """``roomkeeper meeting`` on its own (as ``roomkeeper.cli`` builds it), for ``main_async``."""
@@ -359,6 +383,8 @@ class Run:
     zone: tzinfo | None = None
     address: str = ""
     task_queue: str = ""
+    #: Loaded once (flags over environment) by ``settings_of``.
+    settings: Settings | None = None
 
     @property
     def json(self) -> bool:
@@ -478,16 +504,29 @@ async def _client(current: Run) -> MeetingClient:
     return MeetingClient(client, settings.task_queue, rpc_timeout=TEMPORAL_TIMEOUT)
 
 
+def settings_of(current: Run) -> Settings:
+    """The settings (``--task-queue`` over the environment), loaded on first use; a problem is exit 2."""
+    from common.settings import ConfigurationError, load_settings
+
+    if current.settings is None:
+        args = current.args
+        overrides = {"task_queue": args.task_queue} if args.task_queue is not None else {}
+        try:
+            current.settings = load_settings(**overrides)
+        except ConfigurationError as error:
+            raise Problem(error.problems) from None
+    return current.settings
+
+
 async def connect_temporal(current: Run) -> tuple[Client, Settings]:
     """Settings (flags over environment), then a bounded connection to Temporal."""
-    from common.settings import ConfigurationError, load_settings
+    from common.settings import ConfigurationError
     from common.temporal import connect, connect_config
 
     args = current.args
-    overrides = {"task_queue": args.task_queue} if args.task_queue is not None else {}
     where = {"address": args.address, "namespace": args.namespace}
+    settings = settings_of(current)
     try:
-        settings = load_settings(**overrides)
         current.address = str(connect_config(settings, **where)["target_host"])
     except ConfigurationError as error:
         raise Problem(error.problems) from None
@@ -525,7 +564,7 @@ def _connect_reason(error: RuntimeError) -> str:
 
 
 #: Subcommands the meeting's workflow itself answers (a query or an update): they need a worker.
-_ANSWERED_BY_A_WORKER = frozenset({"status", "extend", "reschedule", "end"})
+_ANSWERED_BY_A_WORKER = frozenset({"status", "extend", "reschedule", "end", "token"})
 
 
 async def _on_temporal(current: Run, call: Callable[[MeetingClient], Awaitable[Any]]) -> Any:
@@ -905,3 +944,73 @@ async def _cancel(current: Run) -> None:
             f"cancelled {args.meeting_id}: it opens no room, and completes one already open "
             f"(see roomkeeper meeting status {args.meeting_id})\n"
         )
+
+
+# --------------------------------------------------------------------------------------------- token
+
+
+def join_token_issuer(current: Run) -> JoinTokenIssuer:
+    """Who signs the token: the API key of the settings; with nothing of Twilio's set at all, the
+    emulator's public test key, as the other defaults (Temporal on localhost) point at ``roomkeeper dev``.
+    An account without an API key is a configuration problem (exit 2): Twilio would refuse the token."""
+    from common.settings import ConfigurationError
+    from emulator.credentials import TEST_ACCOUNT_SID, TEST_API_KEY_SECRET, TEST_API_KEY_SID
+    from roomkeeper.join_tokens import JoinTokenIssuer
+
+    settings = settings_of(current)
+    try:
+        return JoinTokenIssuer.from_settings(settings)
+    except ConfigurationError as error:
+        if settings.twilio_account_sid is not None or settings.twilio_api_key is not None:
+            raise Problem(error.problems) from None
+    current.err.write(
+        f"roomkeeper meeting token: no TWILIO_ACCOUNT_SID or TWILIO_API_KEY set: signed with the Twilio "
+        f"emulator's public test key {TEST_API_KEY_SID} (roomkeeper dev); such a token opens only the "
+        "emulator\n"
+    )
+    return JoinTokenIssuer(
+        TEST_ACCOUNT_SID,
+        TEST_API_KEY_SID,
+        TEST_API_KEY_SECRET,
+        timedelta(seconds=settings.token_grace_seconds),
+    )
+
+
+async def _token(current: Run) -> None:
+    from roomkeeper import meeting_output
+    from roomkeeper.join_tokens import MAX_GRACE_SECONDS, TokenRequest, issue_join_token
+    from twilio_video.limits import MAX_IDENTITY_LENGTH
+
+    args = current.args
+    problems: list[str] = []
+    if not args.identity:
+        problems.append("--identity: must not be empty")
+    elif len(args.identity) > MAX_IDENTITY_LENGTH:
+        problems.append(
+            f"--identity: {len(args.identity)} characters; Twilio allows at most {MAX_IDENTITY_LENGTH}"
+        )
+    grace_seconds = None
+    if args.ttl_grace is not None:
+        grace = duration("--ttl-grace", args.ttl_grace, problems, zero_ok=True)
+        if grace is not None and grace.total_seconds() > MAX_GRACE_SECONDS:
+            longest = when.format_duration(timedelta(seconds=MAX_GRACE_SECONDS))
+            problems.append(
+                f"--ttl-grace: {args.ttl_grace!r} is longer than {longest}, the longest a Twilio access "
+                "token may be valid"
+            )
+        elif grace is not None:
+            grace_seconds = int(grace.total_seconds())
+    if problems:
+        raise Problem(problems)
+    request = TokenRequest(identity=args.identity, grace_seconds=grace_seconds)
+    issuer = join_token_issuer(current)
+    issued = await _on_temporal(
+        current,
+        lambda meetings: issue_join_token(meetings, issuer, args.meeting_id, request, now=current.now),
+    )
+    if current.json:
+        current.print(meeting_output.as_json(issued))
+        return
+    # The token alone on stdout, so ``token=$(roomkeeper meeting token …)`` takes it as it is.
+    current.err.write(meeting_output.token_text(issued, current.zone))
+    current.print(issued.token + "\n")

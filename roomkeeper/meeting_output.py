@@ -5,10 +5,11 @@ human text otherwise. Times are shown in the zone the user asked for (``--timezo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from roomkeeper.join_tokens import JoinToken
 from roomkeeper.meeting_client import MeetingListing
 from roomkeeper.when import format_duration, shown
 from workflows.meeting_input import MeetingSpec
@@ -154,3 +155,20 @@ def listing_table(meetings: Sequence[MeetingListing], zone: tzinfo | None) -> st
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
         for row in (header, *rows)
     )
+
+
+def token_text(token: JoinToken, zone: tzinfo | None) -> str:
+    """What ``meeting token`` says about the token it prints: who, which room, from when until when."""
+    until = (
+        "capped at Twilio's 24-hour limit: ask for another before then"
+        if token.capped
+        else f"the meeting's end plus {format_duration(timedelta(seconds=token.grace_seconds))} of grace"
+        if token.grace_seconds
+        else "the meeting's end"
+    )
+    rows = [
+        ("valid from", shown(token.not_before, zone, utc_too=True)),
+        ("until", f"{shown(token.expires_at, zone, utc_too=True)}, {until}"),
+    ]
+    headline = f"join token for {token.identity!r} in room {token.room!r} (meeting {token.meeting_id})"
+    return "\n".join([headline, *_rows(rows, "  ")]) + "\n"

@@ -25,6 +25,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from roomkeeper.devstack import DevPorts, configured_names, ignored_variables
+from tests.cli.support import script
 from tests.task_failures import failed_workflow_tasks
 from tests.test_cli import free_port
 from tests.workflows.helpers import meeting
@@ -166,6 +167,24 @@ async def test_dev_ignores_exported_production_settings_and_says_so(tmp_path: Pa
                     f"{emulator}/emulator/Rooms/dev-own-parts/Participants", json={"Identity": "alice"}
                 )
                 assert joined.status_code == 201, joined.text
+                # Join tokens work out of the box: dev's gateway signs them with the emulator's public
+                # API key, and so does `roomkeeper meeting token` in a second terminal with nothing set.
+                issued = await http.post(
+                    f"{meetings}/tokens",
+                    json={"identity": "bob"},
+                    headers={"Authorization": f"Bearer {API_TOKEN}"},
+                )
+                assert issued.status_code == 200, issued.text
+                ran = await script(
+                    "meeting", "token", "dev-own-parts", "--identity", "carol",
+                    "--address", f"127.0.0.1:{dev.ports['temporal']}",
+                )  # fmt: skip
+                assert ran.code == 0, ran
+                for token in (issued.json()["token"], ran.out.strip()):
+                    with_token = await http.post(
+                        f"{emulator}/emulator/Rooms/dev-own-parts/Participants", json={"Token": token}
+                    )
+                    assert with_token.status_code == 201, with_token.text
                 # Twilio's callback reaches dev's gateway (not the exported public URL), signed with
                 # the token the gateway checks.
                 await until(lambda s: bool(s.participants))

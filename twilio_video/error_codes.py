@@ -1,6 +1,9 @@
 """Twilio error codes the Rooms API answers with (reference §3.2), and their canonical messages.
 
-The emulator produces them; the client maps them onto its exception classes.
+The emulator produces them; the client maps them onto its exception classes. The access token codes
+(201xx) are those of Twilio's error dictionary (twilio.com/docs/api/errors/20101 to 20107), which the
+Video SDKs raise when a client connects with a bad token (``TwilioException``, ``TVIError``); the
+emulator's simulated join answers with them (docs/emulator.md).
 """
 
 from __future__ import annotations
@@ -12,6 +15,13 @@ class ErrorCode(IntEnum):
     INVALID_PARAMETER = 20001
     AUTHENTICATE = 20003
     METHOD_NOT_ALLOWED = 20004
+    ACCESS_TOKEN_INVALID = 20101
+    ACCESS_TOKEN_HEADER_INVALID = 20102
+    ACCESS_TOKEN_ISSUER_INVALID = 20103
+    ACCESS_TOKEN_EXPIRED = 20104
+    ACCESS_TOKEN_NOT_YET_VALID = 20105
+    ACCESS_TOKEN_GRANTS_INVALID = 20106
+    ACCESS_TOKEN_SIGNATURE_INVALID = 20107
     NOT_FOUND = 20404
     TOO_MANY_REQUESTS = 20429
     INTERNAL_ERROR = 20500
@@ -49,6 +59,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_PARAMETER: "Invalid parameter",
     ErrorCode.AUTHENTICATE: "Authenticate",
     ErrorCode.METHOD_NOT_ALLOWED: "Method not allowed",
+    ErrorCode.ACCESS_TOKEN_INVALID: "Invalid Access Token",
+    ErrorCode.ACCESS_TOKEN_HEADER_INVALID: "Invalid Access Token header",
+    ErrorCode.ACCESS_TOKEN_ISSUER_INVALID: "Invalid Access Token issuer/subject",
+    ErrorCode.ACCESS_TOKEN_EXPIRED: "Access Token expired or expiration date invalid",
+    ErrorCode.ACCESS_TOKEN_NOT_YET_VALID: "Access Token not yet valid",
+    ErrorCode.ACCESS_TOKEN_GRANTS_INVALID: "Invalid Access Token grants",
+    ErrorCode.ACCESS_TOKEN_SIGNATURE_INVALID: "Invalid Access Token signature",
     ErrorCode.NOT_FOUND: "The requested resource was not found",
     ErrorCode.TOO_MANY_REQUESTS: "Too Many Requests",
     ErrorCode.INTERNAL_ERROR: "Internal server error",

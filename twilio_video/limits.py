@@ -29,6 +29,10 @@ MIN_PARTICIPANT_DURATION_SECONDS: Final = 600
 MAX_PARTICIPANT_DURATION_SECONDS: Final = 86_400
 DEFAULT_PARTICIPANT_DURATION_SECONDS: Final = 14_400
 
+#: An access token may be valid for at most 24 hours: Twilio refuses one whose expiry is further ahead
+#: (error 20104, "expiration times can be set up to 24 hours in the future").
+MAX_ACCESS_TOKEN_LIFETIME_SECONDS: Final = 86_400
+
 #: A REST-created room lives at most 24 h from creation.
 MAX_ROOM_LIFETIME_SECONDS: Final = 86_400
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from roomkeeper.calcom.event_types import EventTypes
+from roomkeeper.join_tokens import JoinTokenIssuer
 
 #: Twilio's status callbacks are a few hundred bytes; this is generous and still cheap to parse.
 MAX_BODY_BYTES = 64 * 1024
@@ -33,3 +34,6 @@ class GatewayConfig:
     calcom_event_types: EventTypes = field(default_factory=EventTypes)
     #: Largest Cal.com delivery read, in bytes.
     calcom_max_body_bytes: int = MAX_CALCOM_BODY_BYTES
+    #: Signs join tokens (``POST /meetings/{id}/tokens``) with the account's API key; None answers 503.
+    #: Out of the repr: it holds the API key's secret.
+    join_tokens: JoinTokenIssuer | None = field(default=None, repr=False)

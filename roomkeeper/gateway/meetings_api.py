@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from roomkeeper.gateway.api_gate import (
+    ApiAnswer,
     ErrorBody,
     InvalidRequestBody,
     Problem,
@@ -36,6 +37,7 @@ from roomkeeper.gateway.meetings_openapi import (
     SPEC_EXAMPLES,
     error_responses,
 )
+from roomkeeper.join_tokens import JoinToken, TokenRequest, issue_join_token
 from roomkeeper.meeting_client import (
     MAX_PAGE_SIZE,
     MEMO_SPEC,
@@ -353,7 +355,32 @@ def meetings_router(
             detail=f"cancel signal sent; GET /meetings/{meeting_id} shows the meeting's phase",
         )
 
+    @router.post(
+        "/{meeting_id}/tokens",
+        response_model=JoinToken,
+        summary="Issue a join token",
+        responses=_errors(*BODY_ERRORS, 404, 409),
+    )
+    async def token(meeting_id: PathMeetingId, request: TokenRequest) -> JoinToken:
+        """A Twilio Video access token for one participant (`identity`), valid only in this meeting's room
+        and only from the room's opening to the meeting's end plus a grace (`grace_seconds`, default
+        the gateway's `ROOMKEEPER_TOKEN_GRACE_SECONDS`), so Twilio itself refuses an early or late client.
+        Twilio limits a token to 24 hours: a longer window gives a token `capped` at 24 hours. A meeting
+        that is over or closing is a 409 with the reason; a gateway without an API key
+        (`TWILIO_API_KEY`, `TWILIO_API_SECRET`) answers 503. The answer is a credential: keep it out of
+        logs and URLs. After an extension, ask again: a token keeps the expiry it was issued with."""
+        if config.join_tokens is None:
+            raise ApiAnswer(503, JOIN_TOKENS_OFF)
+        return await issue_join_token(meetings, config.join_tokens, meeting_id, request, now=utc_now())
+
     return router
+
+
+#: The 503 of a gateway that cannot sign join tokens.
+JOIN_TOKENS_OFF = (
+    "join tokens are off: the gateway has no API key to sign them with (set TWILIO_ACCOUNT_SID, "
+    "TWILIO_API_KEY and TWILIO_API_SECRET; Twilio accepts access tokens signed only with an API key)"
+)
 
 
 async def _started_with(meetings: MeetingClient, spec: MeetingSpec) -> bool:

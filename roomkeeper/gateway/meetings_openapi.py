@@ -122,6 +122,18 @@ SUMMARY_EXAMPLE: dict[str, Any] = {
     "reason": "done early",
 }
 
+TOKEN_EXAMPLE: dict[str, Any] = {
+    "meeting_id": "standup-2030-06-03",
+    "identity": "alice",
+    "room": "DailyStandup",
+    # The start of a real token's header and claims; a whole one is some 450 characters.
+    "token": "eyJhbGciOiJIUzI1NiIsImN0eSI6InR3aWxpby1mcGE7dj0xIiwidHlwIjoiSldUIn0.eyJqdGkiOiJTS…",
+    "not_before": "2030-06-03T08:58:00Z",
+    "expires_at": "2030-06-03T09:20:00Z",
+    "grace_seconds": 300,
+    "capped": False,
+}
+
 #: Enums of other layers whose classes have no docstring to describe them.
 ENUM_DESCRIPTIONS = {
     "Phase": "Where a meeting is in its story: `scheduled` (waiting to open its room), `opening`, `open`, "
@@ -138,7 +150,7 @@ _ERRORS = {
     422: "The request breaks a rule: every problem, with its field.",
     502: "Temporal refused the gateway itself (its credentials, or a fault of the server).",
     503: "Temporal did not answer (`Retry-After` says when to try again), or the API is closed because "
-    "`ROOMKEEPER_API_TOKEN` is not set on the gateway.",
+    "`ROOMKEEPER_API_TOKEN` is not set on the gateway (or, for join tokens, it has no Twilio API key).",
 }
 #: What any route may answer: no or a wrong token, invalid parameters, Temporal's trouble.
 _ANY_ROUTE = (401, 422, 502, 503)
@@ -170,6 +182,7 @@ RESPONSE_EXAMPLES: dict[tuple[str, str, str], dict[str, Any]] = {
     ("/meetings/{meeting_id}", "get", "200"): STATUS_EXAMPLE,
     ("/meetings/{meeting_id}", "patch", "200"): STATUS_EXAMPLE,
     ("/meetings/{meeting_id}/end", "post", "200"): SUMMARY_EXAMPLE,
+    ("/meetings/{meeting_id}/tokens", "post", "200"): TOKEN_EXAMPLE,
 }
 
 

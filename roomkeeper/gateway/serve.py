@@ -16,6 +16,7 @@ from roomkeeper.calcom.event_types import EventTypes, load_event_types
 from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
+from roomkeeper.join_tokens import JoinTokenIssuer
 from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.serving import bind, exit_after, serve
 
@@ -61,6 +62,11 @@ async def _serve(  # noqa: PLR0917 - one private call site
         client = await connect(settings)
     except RuntimeError as error:
         raise SystemExit(f"roomkeeper gateway: cannot connect to Temporal: {error}") from None
+    try:
+        join_tokens: JoinTokenIssuer | None = JoinTokenIssuer.from_settings(settings)
+        tokens_off = None
+    except ConfigurationError as error:  # the gateway serves all the rest without an API key
+        join_tokens, tokens_off = None, "; ".join(error.problems)
     app = create_gateway(
         GatewayConfig(
             settings.public_url,
@@ -68,6 +74,7 @@ async def _serve(  # noqa: PLR0917 - one private call site
             api_token=reveal(settings.api_token),
             calcom_webhook_secret=reveal(settings.calcom_webhook_secret),
             calcom_event_types=event_types,
+            join_tokens=join_tokens,
         ),
         MeetingSignaller(client),
         MeetingClient(client, settings.task_queue),
@@ -85,6 +92,11 @@ async def _serve(  # noqa: PLR0917 - one private call site
             settings.public_url.rstrip("/"),
             len(event_types.by_key),
         )
+    if tokens_off is not None:
+        log.info("join tokens off (POST /meetings/{id}/tokens answers 503): %s", tokens_off)
+    else:
+        assert join_tokens is not None
+        log.info("join tokens signed with API key %s", join_tokens.api_key_sid)
     await task  # uvicorn ends it on SIGTERM or SIGINT
 
 

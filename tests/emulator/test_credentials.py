@@ -38,7 +38,12 @@ def refused(made: Client) -> tuple[int, int]:
 def test_the_public_test_account_takes_its_public_api_key() -> None:
     config = config_from_args(args())
     assert dict(config.credentials.keys) == {TEST_API_KEY_SID: TEST_API_KEY_SECRET}
-    assert f"TWILIO_API_KEY={TEST_API_KEY_SID}" in describe(config, "http://x")
+    banner = describe(config, "http://x")
+    # Both halves of the public key, so join tokens can be signed for this emulator.
+    assert (
+        f"TWILIO_API_KEY={TEST_API_KEY_SID}" in banner
+        and f"TWILIO_API_SECRET={TEST_API_KEY_SECRET}" in banner
+    )
 
 
 def test_a_custom_auth_token_shuts_the_public_api_key_out() -> None:
@@ -46,6 +51,7 @@ def test_a_custom_auth_token_shuts_the_public_api_key_out() -> None:
     assert dict(config.credentials.keys) == {}
     banner = describe(config, "http://x")
     assert "private-token" not in banner and TEST_API_KEY_SID not in banner and "no API key" in banner
+    assert TEST_API_KEY_SECRET not in banner
     config.clock = ManualClock()
     config.rate_limits = False
     with running_emulator(config) as emulator:

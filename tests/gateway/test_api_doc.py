@@ -11,6 +11,7 @@ import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -90,10 +91,16 @@ async def test_the_walkthrough_runs_as_written(stack: Stack) -> None:
     )
     # The second block needs what the first one set up (token, URL, header), as in the same terminal.
     setup = schedule.split("\nstart=", 1)[0]
-    status, listing, extended, cancelled = documents(await bash(f"{setup}\n{steer}"))
+    status, listing, extended, token, cancelled = documents(await bash(f"{setup}\n{steer}"))
     assert status["meeting_id"] == meeting_id and status["phase"] == "scheduled"
     assert meeting_id in [m["meeting_id"] for m in listing["meetings"]]
     assert extended["end_time"] > status["end_time"]
+    # The token is alice's, from the opening to the extended end plus the default five minutes.
+    assert (token["identity"], token["room"], token["capped"]) == ("alice", meeting_id, False)
+    assert datetime.fromisoformat(token["not_before"]) == datetime.fromisoformat(status["open_at"])
+    assert datetime.fromisoformat(token["expires_at"]) == datetime.fromisoformat(
+        extended["end_time"]
+    ) + timedelta(minutes=5)
     assert cancelled["detail"].startswith("cancel signal sent")
     result = await stack.env.client.get_workflow_handle(f"meeting-{meeting_id}").result()
     assert result["ended_by"] == "cancelled" and result["reason"] == "host ill"

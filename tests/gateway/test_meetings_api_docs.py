@@ -23,7 +23,9 @@ from roomkeeper.gateway.meetings_openapi import (
     SPEC_EXAMPLES,
     STATUS_EXAMPLE,
     SUMMARY_EXAMPLE,
+    TOKEN_EXAMPLE,
 )
+from roomkeeper.join_tokens import JoinToken, TokenRequest
 from roomkeeper.meeting_client import MeetingPage
 from tests.gateway.meetings_support import gateway_on, serving, unreachable_meetings
 from workflows.meeting_input import MeetingSpec
@@ -77,6 +79,7 @@ def test_every_meetings_route_is_tagged_summarised_secured_and_declares_its_erro
         ("PATCH", "/meetings/{meeting_id}"),
         ("POST", "/meetings"),
         ("POST", "/meetings/{meeting_id}/end"),
+        ("POST", "/meetings/{meeting_id}/tokens"),
     ]
     for method, path, operation in operations:
         where = f"{method} {path}"
@@ -110,6 +113,8 @@ def test_every_meetings_route_is_tagged_summarised_secured_and_declares_its_erro
         (MeetingCreated, CREATED_EXAMPLE),
         (MeetingPage, PAGE_EXAMPLE),
         (MeetingSummary, SUMMARY_EXAMPLE),
+        (JoinToken, TOKEN_EXAMPLE),
+        *[(TokenRequest, example) for example in TokenRequest.model_json_schema()["examples"]],
         *[(MeetingChange, example) for example in MeetingChange.model_json_schema()["examples"]],
     ],
 )

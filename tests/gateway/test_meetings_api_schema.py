@@ -156,6 +156,7 @@ def test_every_meetings_operation_is_generated_for() -> None:
         "PATCH /meetings/{meeting_id}",
         "DELETE /meetings/{meeting_id}",
         "POST /meetings/{meeting_id}/end",
+        "POST /meetings/{meeting_id}/tokens",
         "POST /calendars",
         "GET /calendars",
         "GET /calendars/{name}",

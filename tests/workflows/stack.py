@@ -23,13 +23,15 @@ from temporalio.worker import Interceptor
 from activities.sweeper import SweepConfig
 from common.room_events import MeetingSignaller
 from common.sealing import Sealer
+from common.settings import DEFAULT_TOKEN_GRACE_SECONDS
 from emulator.app import EmulatorConfig
 from emulator.clock import ManualClock
-from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from emulator.credentials import TEST_ACCOUNT_SID, TEST_API_KEY_SECRET, TEST_API_KEY_SID, TEST_AUTH_TOKEN
 from roomkeeper.calcom.event_types import EventTypes
 from roomkeeper.calendar_client import CalendarClient
 from roomkeeper.gateway.app import create_gateway
 from roomkeeper.gateway.config import GatewayConfig
+from roomkeeper.join_tokens import JoinTokenIssuer
 from roomkeeper.meeting_client import MeetingClient
 from roomkeeper.serving import bind, serve
 from roomkeeper.worker import running_worker
@@ -39,6 +41,14 @@ from workflows.meeting import MeetingWorkflow, search_attributes_for
 from workflows.meeting_input import MeetingSpec
 from workflows.meeting_state import MeetingInput
 from workflows.meeting_status import MeetingStatus
+
+#: What signs the stack gateway's join tokens: the emulator's public test key, with the default grace.
+TEST_TOKEN_ISSUER = JoinTokenIssuer(
+    TEST_ACCOUNT_SID,
+    TEST_API_KEY_SID,
+    TEST_API_KEY_SECRET,
+    grace=timedelta(seconds=DEFAULT_TOKEN_GRACE_SECONDS),
+)
 
 
 @dataclass
@@ -139,9 +149,11 @@ async def meeting_stack(
     calcom_webhook_secret: str | None = None,
     calcom_event_types: EventTypes | None = None,
     api_token: str | None = None,
+    join_tokens: JoinTokenIssuer | None = TEST_TOKEN_ISSUER,
 ) -> AsyncIterator[Stack]:
     """The stack on ``env``; its gateway serves every door on a ``MeetingClient`` for the stack's task
-    queue: ``/meetings`` behind ``api_token`` (closed without one), Cal.com with its secret."""
+    queue: ``/meetings`` behind ``api_token`` (closed without one), Cal.com with its secret, join tokens
+    signed by ``join_tokens``."""
     task_queue = task_queue or f"meetings-{uuid.uuid4()}"
     sock = bind()
     gateway_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -152,6 +164,7 @@ async def meeting_stack(
         api_token=api_token,
         calcom_webhook_secret=calcom_webhook_secret,
         calcom_event_types=calcom_event_types or EventTypes(),
+        join_tokens=join_tokens,
     )
     calendars = CalendarClient(env.client, task_queue, Sealer.from_setting(TEST_SECRET_KEY))
     gateway = create_gateway(gateway_config, MeetingSignaller(env.client), meetings, calendars)
