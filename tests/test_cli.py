@@ -141,7 +141,13 @@ def test_roomkeeper_dev_demo_brings_up_the_stack_and_stops_it() -> None:
             except (httpx.TransportError, ValueError):
                 return 0
 
-        wait_until(lambda: demo_rooms() >= 1, timeout=90, what="the first demo room")
+        try:
+            wait_until(lambda: demo_rooms() >= 1, timeout=90, what="the first demo room")
+        except AssertionError as error:
+            process.send_signal(signal.SIGINT)
+            raise AssertionError(
+                f"{error}; roomkeeper dev said:\n{process.communicate(timeout=60)[0]}"
+            ) from None
         assert httpx.get(f"http://127.0.0.1:{ports['gateway']}/healthz").json() == {"status": "ok"}
         assert httpx.get(f"http://127.0.0.1:{ports['ui']}/", timeout=5).status_code == 200
         metrics = httpx.get(f"http://127.0.0.1:{ports['metrics']}/metrics").text
