@@ -116,19 +116,28 @@ async def failed_tasks(port: int, since: datetime) -> list[str]:
 @pytest.mark.slow
 def test_roomkeeper_dev_demo_brings_up_the_stack_and_stops_it() -> None:
     started = datetime.now(UTC) - timedelta(seconds=1)
-    ports = {name: free_port() for name in ("temporal", "ui", "gateway", "emulator", "metrics")}
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "roomkeeper.cli", "dev", "--demo",
-            "--temporal-port", str(ports["temporal"]), "--ui-port", str(ports["ui"]),
-            "--gateway-port", str(ports["gateway"]), "--emulator-port", str(ports["emulator"]),
-            "--metrics-port", str(ports["metrics"]),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith(OUR_VARIABLES)},
-    )  # fmt: skip
+    # Five ports chosen free can be taken by another server of this test run before dev binds them;
+    # dev then says so and exits at once, and the stack is started again on new ones.
+    for _attempt in range(3):
+        ports = {name: free_port() for name in ("temporal", "ui", "gateway", "emulator", "metrics")}
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "roomkeeper.cli", "dev", "--demo",
+                "--temporal-port", str(ports["temporal"]), "--ui-port", str(ports["ui"]),
+                "--gateway-port", str(ports["gateway"]), "--emulator-port", str(ports["emulator"]),
+                "--metrics-port", str(ports["metrics"]),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith(OUR_VARIABLES)},
+        )  # fmt: skip
+        try:
+            process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            break  # still running: its ports were free
+        said = process.communicate()[0]
+        assert "is taken" in said, said
     try:
 
         def demo_rooms() -> int:
