@@ -20,7 +20,13 @@ from calendar_feeds.fetch import redacted, validate_source
 from calendar_feeds.models import FeedError, FeedOptions
 from common.sealing import Sealer
 from common.search_attributes import quoted
-from roomkeeper.meeting_client import DEFAULT_RPC_TIMEOUT, MeetingError, NotFoundError, TemporalUnavailable
+from roomkeeper.meeting_client import (
+    DEFAULT_RPC_TIMEOUT,
+    MeetingError,
+    NotFoundError,
+    TemporalUnavailable,
+    within,
+)
 from workflows.calendar_feed import CalendarFeedWorkflow
 from workflows.calendar_models import (
     FEED_WORKFLOW_PREFIX,
@@ -204,12 +210,7 @@ class CalendarClient:
         return self._client.get_workflow_handle_for(CalendarFeedWorkflow.run, feed_workflow_id(name))
 
     async def _within(self, call: Awaitable[T]) -> T:
-        try:
-            return await asyncio.wait_for(call, self._rpc_timeout.total_seconds())
-        except TimeoutError:
-            raise TemporalUnavailable(
-                f"Temporal did not answer within {self._rpc_timeout.total_seconds():g} s"
-            ) from None
+        return await within(call, self._rpc_timeout)
 
 
 def _unavailable(error: RPCError) -> MeetingError:

@@ -177,6 +177,18 @@ def _shown(value: Any) -> str:
     return "(unset)" if value is None else repr(value) if isinstance(value, str) else str(value)
 
 
+async def within(call: Awaitable[T], rpc_timeout: timedelta) -> T:
+    """``call``, given up after ``rpc_timeout``: the SDK's own retries of a refused connection outlast
+    its ``rpc_timeout``, and a caller waiting on a dead Temporal must hear so promptly."""
+    try:
+        return await asyncio.wait_for(call, rpc_timeout.total_seconds())
+    except (TimeoutError, RPCTimeoutOrCancelledError):
+        # The SDK's own deadline may come first: an update no worker takes (none is polling).
+        raise TemporalUnavailable(
+            f"Temporal did not answer within {rpc_timeout.total_seconds():g} s"
+        ) from None
+
+
 class MeetingClient:
     """The meetings on one Temporal namespace and task queue."""
 
@@ -188,15 +200,7 @@ class MeetingClient:
         self._rpc_timeout = rpc_timeout
 
     async def _within(self, call: Awaitable[T]) -> T:
-        """``call``, given up after the RPC timeout: the SDK's own retries of a refused connection
-        outlast ``rpc_timeout``, and a caller waiting on a dead Temporal must hear so promptly."""
-        try:
-            return await asyncio.wait_for(call, self._rpc_timeout.total_seconds())
-        except (TimeoutError, RPCTimeoutOrCancelledError):
-            # The SDK's own deadline may come first: an update no worker takes (none is polling).
-            raise TemporalUnavailable(
-                f"Temporal did not answer within {self._rpc_timeout.total_seconds():g} s"
-            ) from None
+        return await within(call, self._rpc_timeout)
 
     @property
     def temporal(self) -> Client:
