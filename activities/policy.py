@@ -92,6 +92,32 @@ BOOKKEEPING_CALL: Final[dict[str, Any]] = {
 }
 
 
+#: A lifecycle event is tried this many times: 0, 1, 3, 7, 15, 31, 61, 121, 181 and 241 s after the
+#: first attempt (or after the receiver's ``Retry-After``), about four minutes in all, then given up.
+EVENT_ATTEMPTS: Final = 10
+#: What a receiver's refusal is called; these never retry (``activities.meeting_events``).
+EVENT_PERMANENT_ERRORS: Final = ("ReceiverRefused", "ReceiverGone", "NoEventSecret")
+
+#: Keyword arguments for the ``DeliverMeetingEvent`` activity: a bounded budget, so an event never
+#: waits behind a dead receiver for longer than about four minutes.
+EVENT_DELIVERY_CALL: Final[dict[str, Any]] = {
+    "start_to_close_timeout": timedelta(seconds=15),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=60),
+        maximum_attempts=EVENT_ATTEMPTS,
+        non_retryable_error_types=list(EVENT_PERMANENT_ERRORS),
+    ),
+}
+
+#: ``MeetingDefaults`` is a local activity reading the worker's configuration: quick, or nothing.
+DEFAULTS_CALL: Final[dict[str, Any]] = {
+    "start_to_close_timeout": timedelta(seconds=5),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=5)),
+}
+
+
 def is_permanent(error: ActivityError) -> bool:
     """True when retrying cannot help (a named permanent error), False for a round that ran out."""
     cause = error.cause

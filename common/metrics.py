@@ -63,6 +63,12 @@ CALENDAR_FETCHES = Counter(
     "failed (nothing was changed; the feed is tried again next period).",
     ["task_queue", "feed", "result"],
 )
+MEETING_EVENTS = Counter(
+    "roomkeeper_meeting_events",
+    "Lifecycle events sent to the application's receiver, by type and outcome: delivered (2xx), "
+    "retried (an attempt failed and will be retried), failed (refused, or failing past every retry).",
+    ["task_queue", "type", "outcome"],
+)
 ROOM_END_LAG = Histogram(
     "roomkeeper_room_end_lag_seconds",
     "Twilio's confirmation of the room's completion minus the meeting's scheduled end "

@@ -17,13 +17,19 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, NoReturn
-from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from common.event_endpoints import EndpointsError, EventEndpoints, check_http_url
+from common.extend_policy import (
+    MAX_EXTENSION_MINUTES,
+    MAX_EXTENSIONS,
+    MAX_TOTAL_EXTENSION_MINUTES,
+    DeploymentCaps,
+)
 from twilio_video import limits
 from twilio_video.client import TwilioCredentials
 from twilio_video.sids import is_sid
@@ -47,13 +53,6 @@ class ConfigurationError(ValueError):
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems = list(problems)
         super().__init__("; ".join(self.problems))
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http:// or https:// URL with a host")
-    return value
 
 
 class Settings(BaseSettings):
@@ -97,6 +96,24 @@ class Settings(BaseSettings):
         validation_alias=_env("ROOMKEEPER_TOKEN_GRACE_SECONDS"),
     )
     secret_key: SecretStr | None = Field(None, validation_alias=_env("ROOMKEEPER_SECRET_KEY"))
+    #: Lifecycle events (docs/app-developers.md): the default receiver, its Standard Webhooks secret(s),
+    #: and a JSON file of further receivers; read by the worker (``common.event_endpoints``).
+    events_url: str | None = Field(None, validation_alias=_env("ROOMKEEPER_EVENTS_URL"))
+    events_secret: SecretStr | None = Field(None, validation_alias=_env("ROOMKEEPER_EVENTS_SECRET"))
+    events_endpoints: Path | None = Field(None, validation_alias=_env("ROOMKEEPER_EVENTS_ENDPOINTS"))
+    #: The deployment's caps on extending a meeting (docs/meetings.md); a meeting may set stricter ones.
+    extend_max_minutes: int | None = Field(
+        None, ge=1, le=MAX_EXTENSION_MINUTES, validation_alias=_env("ROOMKEEPER_EXTEND_MAX_MINUTES")
+    )
+    extend_max_count: int | None = Field(
+        None, ge=0, le=MAX_EXTENSIONS, validation_alias=_env("ROOMKEEPER_EXTEND_MAX_COUNT")
+    )
+    extend_max_total_minutes: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_TOTAL_EXTENSION_MINUTES,
+        validation_alias=_env("ROOMKEEPER_EXTEND_MAX_TOTAL_MINUTES"),
+    )
 
     @field_validator("twilio_account_sid")
     @classmethod
@@ -112,10 +129,10 @@ class Settings(BaseSettings):
             raise ValueError("must be SK followed by 32 hex digits (the API key's SID, not its secret)")
         return value
 
-    @field_validator("twilio_video_base_url", "public_url")
+    @field_validator("twilio_video_base_url", "public_url", "events_url")
     @classmethod
-    def _urls(cls, value: str) -> str:
-        return _http_url(value)
+    def _urls(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
 
     @field_validator("secret_key")
     @classmethod
@@ -136,6 +153,22 @@ class Settings(BaseSettings):
         if (self.twilio_api_key is None) != (self.twilio_api_secret is None):
             raise ValueError("TWILIO_API_KEY and TWILIO_API_SECRET must be set together")
         return self
+
+    def extend_caps(self) -> DeploymentCaps:
+        """The deployment's caps on extending meetings."""
+        return DeploymentCaps(
+            max_minutes=self.extend_max_minutes,
+            max_extensions=self.extend_max_count,
+            max_total_minutes=self.extend_max_total_minutes,
+        )
+
+    def event_endpoints(self) -> EventEndpoints:
+        """The receivers of lifecycle events and their secrets (reads ``ROOMKEEPER_EVENTS_ENDPOINTS``);
+        ``ConfigurationError`` if they cannot be used."""
+        try:
+            return EventEndpoints.load(self.events_url, reveal(self.events_secret), self.events_endpoints)
+        except EndpointsError as error:
+            raise ConfigurationError(str(error).split("; ")) from None
 
     def twilio_credentials(self) -> TwilioCredentials:
         """Credentials for the Twilio client; an API key wins over the auth token when both are set."""

@@ -95,6 +95,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
         calendar_cli.add_arguments(calendar_parser)
     calendar_parser.set_defaults(handler=_run_calendar)
+
+    events_parser = commands.add_parser(
+        "events",
+        help="lifecycle events to your application: a new signing secret",
+        description="Lifecycle events are signed JSON POSTs to your application (Standard Webhooks); "
+        "see docs/app-developers.md.",
+    )
+    events_commands = events_parser.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    events_commands.add_parser(
+        "new-secret",
+        help="print a new ROOMKEEPER_EVENTS_SECRET (whsec_…)",
+        description="A new Standard Webhooks secret (32 random bytes). Give it to the worker as "
+        "ROOMKEEPER_EVENTS_SECRET and to your receiver. To rotate, set both secrets, separated by a "
+        "space, until every receiver has the new one: each message is signed with both.",
+    )
+    events_parser.set_defaults(handler=_run_events)
     return parser
 
 
@@ -138,6 +154,13 @@ def _run_calendar(args: argparse.Namespace) -> int:
     from roomkeeper import calendar_cli
 
     return calendar_cli.run(args)
+
+
+def _run_events(args: argparse.Namespace) -> int:
+    from common.standard_webhooks import new_secret
+
+    print(new_secret())
+    return 0
 
 
 def _command_in(argv: Sequence[str]) -> str:

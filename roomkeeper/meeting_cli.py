@@ -300,6 +300,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     extend.add_argument("meeting_id", metavar="ID")
     extend.add_argument("by", metavar="DURATION", help=f"how much later ({_DURATION_HELP}; whole minutes)")
+    _add_actor(extend)
     extend.set_defaults(act=_extend)
 
     reschedule = action(
@@ -315,6 +316,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     new_end = reschedule.add_mutually_exclusive_group()
     new_end.add_argument("--end", metavar="TIME", help="the new end")
     new_end.add_argument("--duration", metavar="DURATION", help="the new length, from the (new) start")
+    _add_actor(reschedule)
     reschedule.set_defaults(act=_reschedule)
 
     end_now = action(
@@ -844,6 +846,25 @@ async def _list(current: Run) -> None:
         )
 
 
+def _add_actor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--actor",
+        metavar="NAME",
+        help="who asks, shown in the meeting's history (default: cli:<your login name>)",
+    )
+
+
+def _actor(current: Run) -> str:
+    if current.args.actor is not None:
+        return str(current.args.actor)
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (some containers)
+        return "cli"
+
+
 async def _extend(current: Run) -> None:
     from pydantic import ValidationError
 
@@ -854,10 +875,13 @@ async def _extend(current: Run) -> None:
     if minutes is None:
         raise Problem(problems)
     try:
-        ExtendRequest(minutes=minutes)  # the workflow's own limits, checked before asking it
+        actor = _actor(current)
+        ExtendRequest(minutes=minutes, actor=actor)  # the workflow's own limits, checked before asking it
     except ValidationError as error:
         raise Problem(validation_problems(error)) from None
-    status = await _on_temporal(current, lambda meetings: meetings.extend(current.args.meeting_id, minutes))
+    status = await _on_temporal(
+        current, lambda meetings: meetings.extend(current.args.meeting_id, minutes, actor=actor)
+    )
     _print_window(current, "extended", status)
 
 
@@ -904,7 +928,7 @@ async def _reschedule(current: Run) -> None:
             end = (start or now.start_time) + (length or now.end_time - now.start_time)
             refuse_if_past(end)
         try:
-            request = RescheduleRequest(start_time=start, end_time=end)
+            request = RescheduleRequest(start_time=start, end_time=end, actor=_actor(current))
         except ValidationError as error:
             raise Problem(validation_problems(error)) from None
         status: MeetingStatus = await meetings.reschedule(args.meeting_id, request)

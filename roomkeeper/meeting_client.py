@@ -385,9 +385,10 @@ class MeetingClient:
         )
         return status
 
-    async def extend(self, meeting_id: str, minutes: int) -> MeetingStatus:
+    async def extend(self, meeting_id: str, minutes: int, *, actor: str | None = None) -> MeetingStatus:
+        """Move the end ``minutes`` later; ``actor`` (who asks) is shown in the history and status."""
         status: MeetingStatus = await self._update(
-            meeting_id, MeetingWorkflow.extend, ExtendRequest(minutes=minutes), MeetingStatus
+            meeting_id, MeetingWorkflow.extend, ExtendRequest(minutes=minutes, actor=actor), MeetingStatus
         )
         return status
 

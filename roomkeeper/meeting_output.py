@@ -105,6 +105,21 @@ def status_text(status: MeetingStatus, zone: tzinfo | None) -> str:
             f"trouble: {trouble.operation} failing since {shown(trouble.since, zone)} "
             f"({trouble.rounds} round{'s' if trouble.rounds != 1 else ''}): {trouble.last_error}"
         )
+    if status.extensions:
+        lines.append(f"extended: {len(status.extensions)} time{'s' if len(status.extensions) != 1 else ''}")
+        lines += [
+            f"  {shown(e.at, zone)}  +{e.minutes} min to {shown(e.new_end, zone)}"
+            + (f" (by {e.actor})" if e.actor else "")
+            for e in status.extensions
+        ]
+    if (events := status.events) is not None:
+        if events.receiver is None:
+            if events.why_none:  # asked for, and refused; silence is the default
+                lines.append(f"events: none ({events.why_none})")
+        else:
+            failed = f", {events.failed} failed (last: {events.last_failure})" if events.failed else ""
+            counts = f"{events.delivered} delivered, {events.pending} pending{failed}"
+            lines.append(f"events: to {events.receiver}: {counts}")
     if status.history:
         recent = status.history[-HISTORY_LINES:]
         more = f" (last {len(recent)} of {len(status.history)})" if len(recent) < len(status.history) else ""

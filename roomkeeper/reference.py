@@ -12,13 +12,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from common.extend_policy import ExtendPolicy
 from twilio_video.models import RoomType, RuleType, TrackKind, VideoCodec
 from workflows.meeting_control import CancelRequest, EndRequest, ExtendRequest, RescheduleRequest
-from workflows.meeting_input import MeetingSpec, RecordingRule, RoomEndsEarly, RoomSpec
+from workflows.meeting_input import EventsSpec, MeetingSpec, RecordingRule, RoomEndsEarly, RoomSpec
 from workflows.meeting_status import (
     ConnectedParticipant,
     EndedBy,
+    EventsStatus,
     Eviction,
+    ExtendLimits,
+    Extension,
     HistoryEntry,
     MeetingStatus,
     MeetingSummary,
@@ -31,7 +35,7 @@ SECTIONS: list[tuple[str, str, list[type[BaseModel]]]] = [
         "The input",
         "The workflow's one argument, as JSON (`temporal workflow start --input '{…}'`). Unknown fields "
         "are refused; a bad input fails the run at once, naming every field and rule.",
-        [MeetingSpec, RoomSpec, RecordingRule],
+        [MeetingSpec, RoomSpec, RecordingRule, EventsSpec, ExtendPolicy],
     ),
     (
         "Live control",
@@ -42,7 +46,7 @@ SECTIONS: list[tuple[str, str, list[type[BaseModel]]]] = [
     (
         "The status query",
         "`status`, answered at any time.",
-        [MeetingStatus, ConnectedParticipant, Trouble, HistoryEntry],
+        [MeetingStatus, ConnectedParticipant, Trouble, HistoryEntry, Extension, ExtendLimits, EventsStatus],
     ),
     ("The result", "What the workflow returns when the meeting is over.", [MeetingSummary, Eviction]),
 ]

@@ -18,11 +18,13 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
+import httpx
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Interceptor, Worker
 
 from activities.calendar import CalendarActivities
+from activities.meeting_events import MeetingEventActivities
 from activities.outcome import record_meeting_outcome
 from activities.policy import TWILIO_WRITES_PER_SECOND, paced_writes_queue
 from activities.reconcile import ReconcileActivities
@@ -57,9 +59,12 @@ def activities_for(
     reconcile: ReconcileActivities,
     calendars: CalendarActivities,
     calendar_changes: CalendarChangeActivities,
+    events: MeetingEventActivities,
 ) -> list[Any]:
     """Every activity the worker registers; tests build their workers from the same list."""
     return [
+        events.meeting_defaults,
+        events.deliver,
         calendars.fetch_feed,
         calendar_changes.apply,
         rooms.create_room,
@@ -108,11 +113,14 @@ async def running_worker(
     sealer = Sealer.from_setting(reveal(settings.secret_key))
     calendars = CalendarActivities(feeds_http, sealer)
     calendar_changes = CalendarChangeActivities(MeetingClient(client, settings.task_queue))
+    # Redirects are not followed: a receiver is an exact address the deployment holds a secret for.
+    events_http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+    events = MeetingEventActivities(events_http, settings.event_endpoints(), settings.extend_caps())
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities_for(rooms, reconcile, calendars, calendar_changes),
+        activities=activities_for(rooms, reconcile, calendars, calendar_changes, events),
         graceful_shutdown_timeout=graceful_shutdown,
         interceptors=interceptors,
     )
@@ -124,7 +132,7 @@ async def running_worker(
         interceptors=interceptors,
         max_task_queue_activities_per_second=writes_per_second,
     )
-    async with feeds_http, worker, writes:
+    async with feeds_http, events_http, worker, writes:
         if sweep is not None:
             await client.start_workflow(
                 RoomReconciler.run,
@@ -197,6 +205,7 @@ def main(log_format: LogFormat | None = None) -> NoReturn:
         settings.twilio_credentials()
         # The calendar activities' key, checked now: a bad one would otherwise surface at the first sync.
         Sealer.from_setting(reveal(settings.secret_key))
+        settings.event_endpoints()  # the receivers of lifecycle events and their secrets
     except ConfigurationError as error:
         exit_for("worker", error)
     except SealingError as error:

@@ -94,8 +94,8 @@ class RunningEmulator:
 TEST_SECRET_KEY = "dGVzdC1vbmx5LXNlY3JldC1rZXktMzItYnl0ZXMhISE="
 
 
-def emulator_settings(emulator_url: str, task_queue: str, public_url: str) -> Settings:
-    """A worker's settings for the emulator's test account (no .env read)."""
+def emulator_settings(emulator_url: str, task_queue: str, public_url: str, **more: Any) -> Settings:
+    """A worker's settings for the emulator's test account (no .env read), plus ``more``."""
     return Settings(
         _env_file=None,
         twilio_account_sid=TEST_ACCOUNT_SID,
@@ -104,6 +104,7 @@ def emulator_settings(emulator_url: str, task_queue: str, public_url: str) -> Se
         task_queue=task_queue,
         public_url=public_url,
         secret_key=TEST_SECRET_KEY,
+        **more,
     )
 
 

@@ -9,6 +9,8 @@ occur together in log lines, so a match can only be a leak.
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -93,6 +95,12 @@ def a_file_holding(secret: str) -> Callable[[Path], None]:
 
 PAIRING = "TWILIO_API_KEY and TWILIO_API_SECRET must be set together"
 BOTH = ("worker", "gateway")
+
+
+def a_json_file(root: Path, content: object) -> Path:
+    path = root / "endpoints.json"
+    path.write_text(json.dumps(content))
+    return path
 
 
 def both(line: str) -> dict[str, str]:
@@ -182,6 +190,36 @@ CASES = {
         {
             "gateway": "TWILIO_AUTH_TOKEN is required: Twilio signs status callbacks with the auth token, "
             "even when the REST API uses an API key"
+        },
+    ),
+    "api secret pasted as the events secret": Case(
+        {
+            **ALL_IN_ENV,
+            "ROOMKEEPER_EVENTS_URL": "https://app.example/hooks",
+            "ROOMKEEPER_EVENTS_SECRET": API_SECRET,
+        },
+        {"worker": "ROOMKEEPER_EVENTS_SECRET: a signing secret starts with 'whsec_'"},
+    ),
+    "events secret whose key is too short": Case(
+        {
+            **ALL_IN_ENV,
+            "ROOMKEEPER_EVENTS_URL": "https://app.example/hooks",
+            "ROOMKEEPER_EVENTS_SECRET": "whsec_" + base64.b64encode(API_SECRET.encode()[:8]).decode(),
+        },
+        {"worker": "ROOMKEEPER_EVENTS_SECRET: a signing secret's key is 24 to 64 bytes long"},
+    ),
+    "events url without its secret": Case(
+        {**ALL_IN_ENV, "ROOMKEEPER_EVENTS_URL": "https://app.example/hooks"},
+        {"worker": "ROOMKEEPER_EVENTS_URL and ROOMKEEPER_EVENTS_SECRET must be set together"},
+    ),
+    "events endpoints file with a bad secret": Case(
+        ALL_IN_ENV,
+        {
+            "worker": "ROOMKEEPER_EVENTS_ENDPOINTS: the secret for https://b.example/hooks: "
+            "a signing secret starts with 'whsec_'"
+        },
+        lambda root: {
+            "ROOMKEEPER_EVENTS_ENDPOINTS": str(a_json_file(root, {"https://b.example/hooks": CALCOM_SECRET}))
         },
     ),
     "worker without an account": Case(

@@ -11,6 +11,7 @@ there are no races between handlers and no awaits under shared state.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -24,8 +25,9 @@ from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedS
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.meeting_events import DefaultsRequest, MeetingDefaults, MeetingEventActivities
     from activities.outcome import MeetingOutcome, record_meeting_outcome
-    from activities.policy import BOOKKEEPING_CALL, describe, paced_writes_queue
+    from activities.policy import BOOKKEEPING_CALL, DEFAULTS_CALL, describe, paced_writes_queue
     from activities.rooms import (
         CompleteRoomRequest,
         CreatedRoom,
@@ -35,20 +37,25 @@ with workflow.unsafe.imports_passed_through():
         RoomActivities,
         RoomRef,
     )
+    from common.extend_policy import Caps, caps_for, refusal
     from common.lifecycle import Step, fields
+    from common.meeting_events import MeetingEventType
     from common.room_events import ROOM_MEMO, RoomEvent, RoomEventKind, RoomMemo, roster_digest
     from common.search_attributes import MEETING_END, MEETING_START, MEETING_STATUS, ROOM_SID
     from twilio_video import limits
     from twilio_video.models import Participant, RoomStatus
     from twilio_video.params import CreateRoomParams
     from workflows.meeting_control import CancelRequest, EndRequest, ExtendRequest, RescheduleRequest
-    from workflows.meeting_input import MeetingSpec, RoomEndsEarly, explain
+    from workflows.meeting_events import EventSender, Warnings
+    from workflows.meeting_input import EventsSpec, MeetingSpec, RoomEndsEarly, explain
     from workflows.meeting_state import ContinuedMeeting, MeetingInput, MeetingState
     from workflows.meeting_status import (
         TERMINAL_PHASES,
         ConnectedParticipant,
         EndedBy,
         Eviction,
+        ExtendLimits,
+        Extension,
         HistoryEntry,
         MeetingStatus,
         MeetingSummary,
@@ -103,6 +110,9 @@ class MeetingWorkflow:
         self._lean = self._paced_writes = self._cover_the_window = False
         #: The ``room`` memo as last written, so it is written only when it changes.
         self._memo: RoomMemo | None = None
+        #: Lifecycle events (``workflows.meeting_events``); sends nothing until run() loads a receiver.
+        self._events = EventSender(self._state.events, record=self._record)
+        self._event_sender: asyncio.Task[None] | None = None
         if extra:
             self._invalid = (
                 f"MeetingWorkflow takes one argument, the meeting as JSON; it was given {1 + len(extra)}"
@@ -121,6 +131,7 @@ class MeetingWorkflow:
             self._spec, self._state, self._continued = given.spec, given.carried_state, True
         else:
             self._spec = given
+        self._events = EventSender(self._state.events, record=self._record)  # the carried state's
 
     # ------------------------------------------------------------------------------ the story
 
@@ -145,11 +156,22 @@ class MeetingWorkflow:
                 self.spec.end_time.isoformat(),
                 self.spec.open_at.isoformat(),
             )
-        self._lean = workflow.patched(Patch.LEAN_HISTORY)
-        self._paced_writes = workflow.patched(Patch.PACED_TWILIO_WRITES)
-        self._cover_the_window = workflow.patched(Patch.COVER_THE_WINDOW)
+        lifecycle = workflow.patched(Patch.LIFECYCLE_EVENTS)
+        if lifecycle:
+            # Code with this patch has the three before it: one marker says so for all four (each
+            # marker costs a meeting two history events). Older histories replay through the else.
+            self._lean = self._paced_writes = self._cover_the_window = True
+        else:
+            self._lean = workflow.patched(Patch.LEAN_HISTORY)
+            self._paced_writes = workflow.patched(Patch.PACED_TWILIO_WRITES)
+            self._cover_the_window = workflow.patched(Patch.COVER_THE_WINDOW)
         if self._cover_the_window:
             self._default_duration = None
+        if lifecycle:
+            await self._load_defaults()
+            self._event_sender = asyncio.create_task(self._events.run())
+            if not self._continued:
+                self._emit(MeetingEventType.SCHEDULED, open_at=self.spec.open_at.isoformat())
         self._publish()
 
         try:
@@ -168,7 +190,29 @@ class MeetingWorkflow:
             await self._fail(f"Twilio refused a call while {self._state.phase.value}", error)
 
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._events.drain()
         return self._summary()
+
+    async def _load_defaults(self) -> None:
+        """Once per meeting: where its events go and the deployment's extend caps, from the worker's
+        configuration (a local activity, so the answer is in history: replays and later config agree)."""
+        if self._state.defaults_loaded:
+            return
+        if self._state.planned_end is None:
+            self._state.planned_end = self.spec.end_time
+        asked = self.spec.events or EventsSpec()
+        defaults: MeetingDefaults = await workflow.execute_local_activity_method(
+            MeetingEventActivities.meeting_defaults,
+            DefaultsRequest(url=asked.url, enabled=asked.enabled),
+            summary="the deployment's defaults",
+            **DEFAULTS_CALL,
+        )
+        self._state.events.receiver = defaults.receiver
+        self._state.events.why_none = defaults.why_none
+        self._state.extend_caps = defaults.extend_caps
+        self._state.defaults_loaded = True
+        if defaults.receiver is None and self.spec.events is not None and asked.enabled:
+            self._record(f"lifecycle events off: {defaults.why_none}")
 
     async def _wait_until_open(self) -> None:
         while True:
@@ -226,6 +270,7 @@ class MeetingWorkflow:
         if first:
             self._state.opened_at = workflow.now()
         self._record(f"room {room.sid} {'adopted' if created.adopted else 'created'}")
+        self._emit(MeetingEventType.ROOM_OPENED, recreated=not first, adopted=created.adopted)
         if created.adopted:
             self._step(Step.ROOM_ADOPTED, "room adopted: an earlier attempt created it")
         elif first:
@@ -261,7 +306,12 @@ class MeetingWorkflow:
             await self._evict_overstayers(now)
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
-            wake_at = min(self.spec.end_time, self._roster.next_deadline() or self.spec.end_time)
+            now = workflow.now()
+            wake_at = min(
+                self.spec.end_time,
+                self._roster.next_deadline() or self.spec.end_time,
+                self._warn(now) or self.spec.end_time,
+            )
             self._write_room_memo()
             await self._sleep_until(wake_at, seen, self._wait_summary(wake_at))
         self._set_phase(Phase.CLOSING)
@@ -409,6 +459,14 @@ class MeetingWorkflow:
                 identity=participant.identity,
             )
             self._log(self._roster.disconnect(participant.sid))
+            self._emit(
+                MeetingEventType.EVICTED,
+                identity=participant.identity,
+                participant_sid=participant.sid,
+                connected_at=participant.connected_at.isoformat(),
+                evicted_at=workflow.now().isoformat(),
+                reason="max_participant_duration",
+            )
 
     async def _evict(self, room_sid: str, participant: ConnectedParticipant) -> None:
         ref = ParticipantRef(
@@ -472,6 +530,7 @@ class MeetingWorkflow:
         self._cancel_requested = True
         self._state.ended_by = EndedBy.CANCELLED
         self._state.end_reason = reason
+        self._events.drop_warnings()
         self._record("cancel requested" + (f": {reason}" if reason else ""))
         self._wakeup.ring()
 
@@ -480,6 +539,9 @@ class MeetingWorkflow:
         """Move the window (``RescheduleRequest``); once the room is open only the end can move."""
         change = RescheduleRequest.model_validate(request)
         spec = self.spec
+        if self._is_extension(change.end_time):
+            assert change.end_time is not None
+            self._note_extension(spec.end_time, change.end_time, change.actor)
         self._spec = spec.model_copy(
             update={
                 "start_time": change.start_time or spec.start_time,
@@ -487,9 +549,17 @@ class MeetingWorkflow:
                 "revision": spec.revision if change.revision is None else change.revision,
             }
         )
+        if self._state.phase is Phase.SCHEDULED:
+            self._state.planned_end = self.spec.end_time  # the plan moved: not an extension
         at_revision = "" if change.revision is None else f" (revision {change.revision})"
         window = f"{self.spec.start_time.isoformat()} to {self.spec.end_time.isoformat()}"
-        self._record(f"rescheduled{at_revision}: {window}")
+        self._record(f"rescheduled{at_revision}: {window}{self._by(change.actor)}")
+        self._emit(
+            MeetingEventType.RESCHEDULED,
+            previous_start_time=spec.start_time.isoformat(),
+            previous_end_time=spec.end_time.isoformat(),
+            actor=change.actor,
+        )
         self._after_time_change()
         return self.status()
 
@@ -516,15 +586,25 @@ class MeetingWorkflow:
             reject(f"end_time {end.isoformat()} is in the past")
         # The same rules as a new meeting (end after start, maximum length...), stated once.
         parse(MeetingSpec, spec.model_dump() | {"start_time": start, "end_time": end}, "reschedule")
+        if self._is_extension(change.end_time):
+            self._check_extension(end, "reschedule")
 
     @workflow.update
     async def extend(self, request: Any = None, *extra: Any) -> MeetingStatus:
         """Move the end later by ``ExtendRequest.minutes``."""
-        minutes = ExtendRequest.model_validate(request).minutes
-        self._spec = self.spec.model_copy(
-            update={"end_time": self.spec.end_time + timedelta(minutes=minutes)}
+        change = ExtendRequest.model_validate(request)
+        previous = self.spec.end_time
+        self._spec = self.spec.model_copy(update={"end_time": previous + timedelta(minutes=change.minutes)})
+        self._note_extension(previous, self.spec.end_time, change.actor)
+        self._record(
+            f"extended by {change.minutes} min to {self.spec.end_time.isoformat()}{self._by(change.actor)}"
         )
-        self._record(f"extended by {minutes} min to {self.spec.end_time.isoformat()}")
+        self._emit(
+            MeetingEventType.EXTENDED,
+            previous_end_time=previous.isoformat(),
+            minutes=change.minutes,
+            actor=change.actor,
+        )
         self._after_time_change()
         return self.status()
 
@@ -534,6 +614,41 @@ class MeetingWorkflow:
         minutes = parse(ExtendRequest, request, "extend", extra).minutes
         new_end = self.spec.end_time + timedelta(minutes=minutes)
         parse(MeetingSpec, self.spec.model_dump() | {"end_time": new_end}, "extend")
+        self._check_extension(new_end, "extend")
+
+    def _is_extension(self, new_end: datetime | None) -> bool:
+        """A reschedule is an extension when it moves the end later once the room is open."""
+        return (
+            new_end is not None and new_end > self.spec.end_time and self._state.phase is not Phase.SCHEDULED
+        )
+
+    def _check_extension(self, new_end: datetime, what: str) -> None:
+        """Reject an extension to ``new_end`` past a cap, naming the cap."""
+        minutes = math.ceil((new_end - self.spec.end_time).total_seconds() / 60)
+        why = refusal(
+            self._caps(), minutes=minutes, new_end=new_end, extensions_so_far=len(self._state.extensions)
+        )
+        if why is not None:
+            reject(f"{what}: {why}")
+
+    def _caps(self) -> Caps:
+        planned_end = self._state.planned_end or self.spec.end_time
+        return caps_for(self.spec.extend_policy, self._state.extend_caps, planned_end)
+
+    def _note_extension(self, previous: datetime, new_end: datetime, actor: str | None) -> None:
+        self._state.extensions.append(
+            Extension(
+                at=workflow.now(),
+                minutes=math.ceil((new_end - previous).total_seconds() / 60),
+                previous_end=previous,
+                new_end=new_end,
+                actor=actor,
+            )
+        )
+
+    @staticmethod
+    def _by(actor: str | None) -> str:
+        return f" (by {actor})" if actor else ""
 
     @workflow.update
     async def end_now(self, request: Any = None, *extra: Any) -> MeetingSummary:
@@ -542,6 +657,7 @@ class MeetingWorkflow:
         self._end_requested = True
         self._state.ended_by = EndedBy.END_NOW
         self._state.end_reason = reason
+        self._events.drop_warnings()
         self._record("end requested" + (f": {reason}" if reason else ""))
         self._wakeup.ring()
         await workflow.wait_condition(lambda: self._state.phase in TERMINAL_PHASES)
@@ -571,6 +687,17 @@ class MeetingWorkflow:
             trouble=self._state.trouble,
             revision=spec.revision,
             history=list(self._state.history),
+            extensions=list(self._state.extensions),
+            extend_limits=self._extend_limits(),
+            events=self._state.events.status() if self._state.defaults_loaded else None,
+        )
+
+    def _extend_limits(self) -> ExtendLimits | None:
+        if self._state.extend_caps is None and self.spec.extend_policy is None:
+            return None
+        caps = self._caps()
+        return ExtendLimits(
+            max_minutes=caps.max_minutes, max_extensions=caps.max_extensions, latest_end=caps.latest_end
         )
 
     def _reject_if_over(self) -> None:
@@ -713,6 +840,52 @@ class MeetingWorkflow:
             extra=fields(step, meeting_id=meeting_id, room_sid=self._state.room_sid, **more),
         )
 
+    def _emit(self, kind: MeetingEventType, **data: Any) -> None:
+        """Queue a lifecycle event about this meeting (``workflows.meeting_events``)."""
+        spec = self.spec
+        self._events.emit(
+            kind,
+            {
+                "meeting_id": spec.meeting_id,
+                "title": spec.title,
+                "room": spec.unique_name,
+                "room_sid": self._state.room_sid,
+                "start_time": spec.start_time.isoformat(),
+                "end_time": spec.end_time.isoformat(),
+                "phase": self._state.phase.value,
+            }
+            | data,
+        )
+
+    def _warn(self, now: datetime) -> datetime | None:
+        """Queue the warnings due now; when the next one is due."""
+        if not self._events.on or self._cancel_requested or self._end_requested:
+            return None
+        asked = self.spec.events or EventsSpec()
+        state, end = self._state.events, self.spec.end_time
+        ending = Warnings(MeetingEventType.ENDING_SOON, "end", end, asked.ending_soon_minutes)
+        if (offset := ending.due(state, now)) is not None:
+            self._emit(ending.kind, minutes_before=offset, seconds_left=(end - now).total_seconds())
+        moments = [ending.next_at(state, now)]
+        for participant in self._roster.connected:
+            deadline = participant.eviction_deadline
+            if deadline is None or deadline >= end:
+                continue  # the meeting's end comes first: no eviction to announce
+            evicting = Warnings(
+                MeetingEventType.EVICTION_SOON, participant.sid, deadline, asked.eviction_soon_minutes
+            )
+            if (offset := evicting.due(state, now)) is not None:
+                self._emit(
+                    evicting.kind,
+                    identity=participant.identity,
+                    participant_sid=participant.sid,
+                    evict_at=deadline.isoformat(),
+                    minutes_before=offset,
+                    seconds_left=(deadline - now).total_seconds(),
+                )
+            moments.append(evicting.next_at(state, now))
+        return min((moment for moment in moments if moment is not None), default=None)
+
     def _log(self, lines: list[str]) -> None:
         for line in lines:
             self._record(line)
@@ -738,6 +911,13 @@ class MeetingWorkflow:
             self._state.ended_by,
             f": {reason}" if reason else "",
             ended_by=self._state.ended_by,
+        )
+        self._events.drop_warnings()
+        self._emit(
+            MeetingEventType.ENDED,
+            ended_by=self._state.ended_by.value,
+            reason=reason,
+            summary=self._summary().model_dump(mode="json"),
         )
         await self._record_outcome(self._state.ended_by)
 
@@ -774,7 +954,10 @@ class MeetingWorkflow:
             level=logging.WARNING,
             error_type=error_type,
         )
+        self._events.drop_warnings()
+        self._emit(MeetingEventType.FAILED, reason=f"{what}: {detail}", error_type=error_type)
         await self._record_outcome(EndedBy.FAILED, f"{what}: {detail}")
+        await self._events.drain()
         raise ApplicationError(f"{what}: {detail}", type=error_type, non_retryable=True) from error
 
     async def _reject_input(self, why: str) -> NoReturn:

@@ -3,11 +3,15 @@ the ``cancel`` signal (their names are part of the contract; see docs/meetings.m
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
+from common.extend_policy import MAX_EXTENSION_MINUTES
 from workflows.meeting_input import FrozenModel, Revision
+
+#: Who asked for a change, as the history and `status` show it (e.g. `alice`, `cli:bob`, `api`).
+Actor = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class RescheduleRequest(FrozenModel):
@@ -25,6 +29,7 @@ class RescheduleRequest(FrozenModel):
         description="The source's revision of this change (e.g. iCalendar SEQUENCE); must be higher than "
         "the meeting's `revision`, which it then becomes. Without it, the meeting's revision stays.",
     )
+    actor: Actor | None = Field(None, description="Who asks (shown in the history and `status`).")
 
     @model_validator(mode="after")
     def _something(self) -> Self:
@@ -36,7 +41,8 @@ class RescheduleRequest(FrozenModel):
 class ExtendRequest(FrozenModel):
     """The `extend` update: move the end later."""
 
-    minutes: int = Field(ge=1, le=24 * 60, description="Minutes to add to `end_time`.")
+    minutes: int = Field(ge=1, le=MAX_EXTENSION_MINUTES, description="Minutes to add to `end_time`.")
+    actor: Actor | None = Field(None, description="Who asks (shown in the history and `status`).")
 
 
 class EndRequest(FrozenModel):

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from common.event_endpoints import MAX_URL_LENGTH, check_http_url
+from common.extend_policy import MAX_EXTENSION_MINUTES, ExtendPolicy
 from twilio_video import limits, room_rules
 from twilio_video.models import RoomType, RuleType, TrackKind, VideoCodec
 from twilio_video.params import CreateRoomParams
@@ -201,6 +203,46 @@ class RoomEndsEarly(StrEnum):
     END_MEETING = "end_meeting"
 
 
+def _distinct_offsets(minutes: list[int]) -> list[int]:
+    if len(set(minutes)) != len(minutes):
+        raise ValueError("each offset may appear once")
+    return sorted(minutes, reverse=True)
+
+
+#: Minutes before a moment at which a warning is sent: 1 to 1440 each, distinct, at most 5.
+WarningOffsets = Annotated[
+    list[Annotated[int, Field(ge=1, le=MAX_EXTENSION_MINUTES)]],
+    Field(max_length=5),
+    AfterValidator(_distinct_offsets),
+]
+
+
+class EventsSpec(FrozenModel):
+    """Where this meeting's lifecycle events go, and when its warnings are sent (docs/app-developers.md).
+
+    Without `events`, a meeting sends its events to the deployment's receiver (`ROOMKEEPER_EVENTS_URL`)
+    if there is one, with the offsets below.
+    """
+
+    url: (
+        Annotated[str, StringConstraints(max_length=MAX_URL_LENGTH), AfterValidator(check_http_url)] | None
+    ) = Field(
+        None,
+        description="The receiver (http/https). The deployment must hold its signing secret: "
+        "`ROOMKEEPER_EVENTS_URL`'s origin or a receiver listed in `ROOMKEEPER_EVENTS_ENDPOINTS`. "
+        "Default: `ROOMKEEPER_EVENTS_URL`.",
+    )
+    enabled: bool = Field(True, description="`false`: this meeting sends no events at all.")
+    ending_soon_minutes: WarningOffsets = Field(
+        [10, 2], description="`meeting.ending_soon` is sent this many minutes before the end (each)."
+    )
+    eviction_soon_minutes: WarningOffsets = Field(
+        [2],
+        description="`participant.eviction_soon` is sent this many minutes before someone is evicted "
+        "for staying past `room.max_participant_duration`.",
+    )
+
+
 class MeetingSpec(FrozenModel):
     """The workflow input: one meeting. Only `meeting_id`, `start_time` and `end_time` are required.
 
@@ -227,6 +269,14 @@ class MeetingSpec(FrozenModel):
         None,
         description="The source's revision, e.g. iCalendar SEQUENCE / Cal.com iCalSequence; changes "
         "carrying a lower revision are ignored (a `reschedule` carrying one not higher is rejected).",
+    )
+    events: EventsSpec | None = Field(
+        None, description="Lifecycle events to the application (below); default: the deployment's receiver."
+    )
+    extend_policy: ExtendPolicy | None = Field(
+        None,
+        description="Caps on extending the meeting (below); the deployment's `ROOMKEEPER_EXTEND_*` caps "
+        "apply as well, the stricter winning.",
     )
 
     @model_validator(mode="after")

@@ -7,12 +7,15 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
+from common.extend_policy import DeploymentCaps
 from common.room_events import RoomEvent
+from workflows.meeting_events import EventsState
 from workflows.meeting_input import MeetingSpec
 from workflows.meeting_status import (
     ConnectedParticipant,
     EndedBy,
     Eviction,
+    Extension,
     HistoryEntry,
     Phase,
     Trouble,
@@ -42,6 +45,13 @@ class MeetingState(BaseModel):
     #: A status callback for the current room has arrived, and no reconciler snapshot has shown a change
     #: that callbacks missed since (see ``common.room_events.RoomMemo``).
     callbacks_flowing: bool = False
+    #: The deployment's decisions for this meeting (``MeetingDefaults``), once loaded at its start.
+    defaults_loaded: bool = False
+    events: EventsState = Field(default_factory=EventsState)
+    extend_caps: DeploymentCaps | None = None
+    #: The end as planned, before any extension: the input's, or a ``reschedule`` made before opening.
+    planned_end: AwareDatetime | None = None
+    extensions: list[Extension] = Field(default_factory=list)
 
 
 class ContinuedMeeting(BaseModel):

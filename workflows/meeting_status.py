@@ -77,6 +77,41 @@ class Trouble(BaseModel):
     last_error: str = Field(description="What the last attempt said.")
 
 
+class Extension(BaseModel):
+    """One move of the end to later: an `extend`, or a `reschedule` of the end once the room was open."""
+
+    at: AwareDatetime = Field(description="When (workflow time).")
+    minutes: int = Field(description="How many minutes it added.")
+    previous_end: AwareDatetime = Field(description="The end before it.")
+    new_end: AwareDatetime = Field(description="The end after it.")
+    actor: str | None = Field(None, description="Who asked, as the request said (`actor`).")
+
+
+class ExtendLimits(BaseModel):
+    """The caps on extending this meeting, the meeting's and the deployment's together (the stricter)."""
+
+    max_minutes: int | None = Field(None, description="The longest single extension, minutes.")
+    max_extensions: int | None = Field(None, description="How many extensions are allowed in all.")
+    latest_end: AwareDatetime | None = Field(None, description="The latest the end may move to.")
+
+
+class EventsStatus(BaseModel):
+    """Where this meeting's lifecycle events go, and how their delivery is going."""
+
+    receiver: str | None = Field(
+        description="The receiver (without query or user info), or null when the meeting sends none."
+    )
+    why_none: str | None = Field(
+        None,
+        description="Why the meeting sends none although it asked (a receiver without a secret, "
+        "`enabled: false`); null when nothing was asked and the deployment sets no receiver.",
+    )
+    delivered: int = Field(0, description="Events the receiver accepted (2xx).")
+    failed: int = Field(0, description="Events given up on (refused, or failing past their retries).")
+    pending: int = Field(0, description="Events waiting to be delivered or being delivered now.")
+    last_failure: str | None = Field(None, description="Why the last event given up on failed.")
+
+
 class MeetingStatus(BaseModel):
     """The `status` query."""
 
@@ -99,6 +134,13 @@ class MeetingStatus(BaseModel):
         None, description="The source's revision the meeting reflects (the input's, or the last change's)."
     )
     history: list[HistoryEntry] = Field(description="The meeting's story so far, oldest first.")
+    extensions: list[Extension] = Field(default_factory=list, description="Every extension, oldest first.")
+    extend_limits: ExtendLimits | None = Field(
+        None, description="The caps on further extensions (null for a meeting started before they existed)."
+    )
+    events: EventsStatus | None = Field(
+        None, description="Lifecycle events (null for a meeting started before they existed)."
+    )
 
 
 class MeetingSummary(BaseModel):

@@ -22,9 +22,9 @@ class Patch:
     #: A room Twilio no longer knows (404 on FetchRoom) has ended, like one it lists as completed.
     UNKNOWN_ROOM_HAS_ENDED = "unknown-room-has-ended"
 
-    # The three below are decided once, at the start of a run (``MeetingWorkflow.run``): each patch
+    # The four below are decided once, at the start of a run (``MeetingWorkflow.run``): each patch
     # costs a meeting two history events (its marker and a TemporalChangeVersion search attribute), so
-    # related changes share one.
+    # related changes share one, and the newest implies the ones before it.
 
     #: A smaller history and a cheaper reconciler: one durable timer per deadline (a signal wakes the
     #: loop without cancelling and restarting the timer: 4 events a signal, not 6); the ``room`` memo
@@ -38,3 +38,9 @@ class Patch:
     #: raised to cover the window (at most 60 min), so an idle room is not ended and recreated every
     #: few minutes.
     COVER_THE_WINDOW = "cover-the-window"
+    #: Lifecycle events and extend caps: at its start a meeting asks the worker's configuration (the
+    #: ``MeetingDefaults`` local activity, recorded in history) where its events go and what caps the
+    #: deployment sets; a sender beside the main loop delivers its events (``workflows.meeting_events``).
+    #: It implies the three above: code that has it has them, so a run started by it records this one
+    #: marker instead of four (histories recorded before it replay through the three markers).
+    LIFECYCLE_EVENTS = "lifecycle-events"

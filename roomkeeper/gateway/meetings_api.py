@@ -117,6 +117,13 @@ class MeetingChange(BaseModel):
         le=next(c.le for c in ExtendRequest.model_fields["minutes"].metadata if isinstance(c, Le)),
         description="Extend: minutes to add to the current `end_time`.",
     )
+    actor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Who asks, shown in the meeting's history and `extensions` (default `api`): your "
+        "user's name, say.",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> MeetingChange:
@@ -293,10 +300,12 @@ def meetings_router(
         """`{"start_time": …, "end_time": …}` (either or both) runs the `reschedule` update;
         `{"extend_minutes": N}` runs `extend`. Answers the new status; a change the meeting refuses (an end
         in the past, a start once the room is open, a meeting that is over) is a 409 with its reason."""
+        actor = change.actor or "api"
         if change.extend_minutes is not None:
-            return await meetings.extend(meeting_id, change.extend_minutes)
+            return await meetings.extend(meeting_id, change.extend_minutes, actor=actor)
         return await meetings.reschedule(
-            meeting_id, RescheduleRequest(start_time=change.start_time, end_time=change.end_time)
+            meeting_id,
+            RescheduleRequest(start_time=change.start_time, end_time=change.end_time, actor=actor),
         )
 
     @router.post(

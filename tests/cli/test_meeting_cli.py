@@ -4,6 +4,7 @@ dev server, a real worker, the gateway and the emulator (``meeting_stack``)."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -172,8 +173,11 @@ async def test_an_open_meeting_its_participants_extend_reschedule_and_end(stack:
         f"extended {meeting_id}: {shown(extended.start_time, UTC_ZONE)} to "
         f"{shown(extended.end_time, UTC_ZONE)} (45m), phase open\n"
     )
-    ran = ok(await meeting("extend", meeting_id, "1h", "--json", *on(stack)))
+    ran = ok(await meeting("extend", meeting_id, "1h", "--json", "--actor", "host:ann", *on(stack)))
     assert MeetingStatus.model_validate_json(ran.out).end_time == extended.end_time + timedelta(hours=1)
+    # Who extended, as the history and status show it: the login name by default, or --actor.
+    actors = [e.actor for e in (await stack.status(wf)).extensions]
+    assert actors == [f"cli:{getpass.getuser()}", "host:ann"]
 
     # Once the room is open the start stays: the workflow's own words.
     ran = await meeting("reschedule", meeting_id, "--start", "in 1h", *on(stack))

@@ -211,8 +211,11 @@ async def test_extend_reschedule_and_what_the_workflow_rejects(api: httpx.AsyncC
     extended = await api.patch(path, json={"extend_minutes": 15})
     assert extended.status_code == 200, extended.text
     assert datetime.fromisoformat(extended.json()["end_time"]) == spec.end_time + timedelta(minutes=15)
+    assert [e["actor"] for e in extended.json()["extensions"]] == ["api"]  # before the room opens too
+    again = await api.patch(path, json={"extend_minutes": 5, "actor": "ops:kim"})
+    assert [e["actor"] for e in again.json()["extensions"]] == ["api", "ops:kim"]
 
-    new_start, new_end = spec.start_time + timedelta(hours=1), spec.end_time + timedelta(hours=2)
+    new_start, new_end = spec.start_time + timedelta(hours=1), spec.end_time + timedelta(hours=2)  # (a plan)
     moved = await api.patch(path, json={"start_time": new_start.isoformat(), "end_time": new_end.isoformat()})
     assert moved.status_code == 200, moved.text
     assert datetime.fromisoformat(moved.json()["start_time"]) == new_start

@@ -9,6 +9,7 @@ emulator).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from common import search_attributes
 from common.room_events import RoomEvent, RoomEventKind
+from tests.events_receiver import events_receiver
 from tests.temporal_env import TEMPORAL_CLI
 from tests.workflows.helpers import meeting
 from tests.workflows.stack import Stack, meeting_stack
@@ -182,6 +184,32 @@ async def lean_story(stack: Stack) -> str:
     return handle.id
 
 
+async def events_story(stack: Stack) -> str:
+    """Lifecycle events and extend caps (patch ``lifecycle-events``): a receiver that fails once, an
+    eviction warned of, an extension by an actor that re-times the warnings, a refused one."""
+    with events_receiver() as receiver:
+        settings = {"events_url": receiver.url, "events_secret": receiver.secret, "extend_max_count": 1}
+        async with meeting_stack(stack.env, worker_settings=settings) as events_stack:
+            receiver.fail("meeting.scheduled", 503)
+            room = {"max_participant_duration": 600, "empty_room_timeout": 60}
+            handle = await events_stack.start(meeting("rec-events", lasts=timedelta(minutes=30), room=room))
+            await receiver.wait_for("meeting.scheduled")
+            await events_stack.advance(handle, timedelta(minutes=58) - timedelta(seconds=5))
+            await events_stack.advance(handle, timedelta(seconds=10))
+            await receiver.wait_for("meeting.room_opened")
+            await events_stack.join("rec-events", "alice")
+            await events_stack.wait_for(handle, lambda s: len(s.participants) == 1, "alice")
+            await events_stack.advance(handle, timedelta(minutes=11))
+            await receiver.wait_for("participant.evicted")
+            await handle.execute_update(MeetingWorkflow.extend, ExtendRequest(minutes=10, actor="rec:host"))
+            with contextlib.suppress(WorkflowUpdateFailedError):  # the cap: rejected, nothing in history
+                await handle.execute_update(MeetingWorkflow.extend, ExtendRequest(minutes=5))
+            await events_stack.advance(handle, timedelta(minutes=40))
+            await handle.result()
+            await receiver.wait_for("meeting.ended")
+            return handle.id
+
+
 SCENARIOS = {
     scenario.__name__: scenario
     for scenario in (
@@ -193,6 +221,7 @@ SCENARIOS = {
         revisions,
         calendar_feed,
         lean_story,
+        events_story,
     )
 }
 

@@ -150,10 +150,11 @@ async def meeting_stack(
     calcom_event_types: EventTypes | None = None,
     api_token: str | None = None,
     join_tokens: JoinTokenIssuer | None = TEST_TOKEN_ISSUER,
+    worker_settings: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     """The stack on ``env``; its gateway serves every door on a ``MeetingClient`` for the stack's task
     queue: ``/meetings`` behind ``api_token`` (closed without one), Cal.com with its secret, join tokens
-    signed by ``join_tokens``."""
+    signed by ``join_tokens``. ``worker_settings`` adds to the worker's settings (e.g. ``events_url``)."""
     task_queue = task_queue or f"meetings-{uuid.uuid4()}"
     sock = bind()
     gateway_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -172,7 +173,9 @@ async def meeting_stack(
     config = emulator_config or EmulatorConfig(clock=ManualClock(), rate_limits=False)
     try:
         with running_emulator(config) as emulator:
-            settings = emulator_settings(emulator.url, task_queue, public_url or gateway_url)
+            settings = emulator_settings(
+                emulator.url, task_queue, public_url or gateway_url, **(worker_settings or {})
+            )
             video = VideoClient(
                 TwilioCredentials.from_auth_token(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN), emulator.url
             )
