@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from prometheus_client import REGISTRY
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -208,3 +208,32 @@ async def test_extend_caps_reject_with_the_rule_named(skipping_env: WorkflowEnvi
         assert [(e.minutes, e.actor) for e in status.extensions] == [(30, "cli:ann")]
         assert any(h.what.endswith("(by cli:ann)") for h in status.history)
         await handle.execute_update(MeetingWorkflow.end_now, {})
+
+
+async def test_a_reschedule_moves_the_warnings_and_a_failure_is_announced(
+    stack: Stack, receiver: EventsReceiver
+) -> None:
+    # Another application's room holds the name: the meeting will fail when it opens.
+    taken = await stack.twilio("POST", "/v1/Rooms", data={"UniqueName": "events-taken"})
+    assert taken.status_code == 201, taken.text
+    spec = make_meeting("events-fails", starts_in=timedelta(minutes=30), room={"unique_name": "events-taken"})
+    handle = await stack.start(spec)
+    await receiver.wait_for("meeting.scheduled")
+    new_start = spec.start_time - timedelta(minutes=25)
+    await handle.execute_update(
+        MeetingWorkflow.reschedule,
+        {"start_time": new_start.isoformat(), "end_time": (new_start + timedelta(minutes=30)).isoformat()},
+    )
+    moved = (await receiver.wait_for("meeting.rescheduled"))[0]
+    assert at(moved.body["data"]["previous_start_time"]) == spec.start_time
+    assert at(moved.body["data"]["start_time"]) == new_start
+    # A reschedule before the room opens moves the plan: not an extension.
+    assert (await stack.status(handle)).extensions == []
+
+    await stack.advance(handle, timedelta(minutes=4))
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    failed = (await receiver.wait_for("meeting.failed"))[0]
+    assert failed.body["data"]["error_type"] == "RoomNameTaken"
+    assert failed.body["data"]["reason"].startswith("could not create room 'events-taken'")
+    assert receiver.types() == ["meeting.scheduled", "meeting.rescheduled", "meeting.failed"]
