@@ -39,7 +39,15 @@ from temporalio.testing import WorkflowEnvironment
 from common import search_attributes
 from common.room_events import MeetingSignaller
 from common.sealing import Sealer
-from common.settings import ENV_FILE, SECRETS_DIR_VARIABLE, Settings, reveal, settings_or_exit
+from common.settings import (
+    ENV_FILE,
+    SECRETS_DIR_VARIABLE,
+    ConfigurationError,
+    Settings,
+    exit_for,
+    reveal,
+    settings_or_exit,
+)
 from common.temporal import DATA_CONVERTER
 from emulator.app import EmulatorConfig, create_app
 from emulator.clock import SystemClock
@@ -365,5 +373,9 @@ def run(args: argparse.Namespace) -> int:
     for line in ignored_variables(configured_names(os.environ), ports):
         print(line, flush=True)
     checked = CheckedSettings(settings, calcom_event_types(settings, "dev"), sealer_or_exit(settings, "dev"))
+    try:
+        settings.event_endpoints()  # lifecycle events' receivers, as the worker will read them
+    except ConfigurationError as error:
+        exit_for("dev", error)
     check_ports_free(ports)
     exit_after(lambda: run_until_signalled(lambda stop: run_stack(args, ports, checked, stop)))

@@ -198,7 +198,10 @@ CASES = {
             "ROOMKEEPER_EVENTS_URL": "https://app.example/hooks",
             "ROOMKEEPER_EVENTS_SECRET": API_SECRET,
         },
-        {"worker": "ROOMKEEPER_EVENTS_SECRET: a signing secret starts with 'whsec_'"},
+        {
+            "worker": "ROOMKEEPER_EVENTS_SECRET: a signing secret starts with 'whsec_'",
+            "dev": "ROOMKEEPER_EVENTS_SECRET: a signing secret starts with 'whsec_'",
+        },
     ),
     "events secret whose key is too short": Case(
         {
