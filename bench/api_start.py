@@ -12,7 +12,12 @@ b. the same with the worker running, so every start also costs the meeting's fir
 c. ``MeetingClient.schedule`` in this process (the idempotent start: memo with the canonical spec,
    search attributes);
 d. ``POST /meetings`` on the gateway over HTTP (c, plus HTTP, the gate, validation and the status
-   the answer carries).
+   the answer carries, a query that waits for the worker to run the new meeting's first task);
+dm. the same with ``Prefer: return=minimal``: the answer comes once the meeting is started, without
+   its status.
+
+Before b, the same b and d run with a worker that compiles ``workflows/meeting.py`` for each meeting
+(b0, d0: no bytecode, as this machine's editable install under ``PYTHONDONTWRITEBYTECODE`` ran it).
 
 For each: starts per second while starting, and "settled" per second (until the worker has also
 answered every new meeting's first workflow task, from the dev server's own count of
@@ -38,7 +43,7 @@ import httpx
 
 from bench.report import Result, median, percentile
 from bench.scenarios import _cpu, _dev_server_pids
-from bench.stack import BenchStack, bench_stack, utc_now
+from bench.stack import API_TOKEN, BenchStack, bench_stack, utc_now
 from roomkeeper.meeting_client import MeetingClient
 from workflows.meeting_input import MeetingSpec
 from workflows.meeting_state import MeetingInput
@@ -209,8 +214,13 @@ class Harness:
     async def schedule(self, spec: MeetingSpec) -> None:
         await self.client.schedule(spec, memo={"source": "bench"})
 
-    async def post(self, spec: MeetingSpec) -> None:
-        response = await self.stack.create_meeting(spec.model_dump(mode="json", exclude_defaults=True))
+    async def post(self, spec: MeetingSpec, *, minimal: bool = False) -> None:
+        response = await self.stack.http.post(
+            f"{self.stack.gateway_url}/meetings",
+            json=spec.model_dump(mode="json", exclude_defaults=True),
+            headers={"Authorization": f"Bearer {API_TOKEN}"}
+            | ({"Prefer": "return=minimal"} if minimal else {}),
+        )
         if response.status_code != 201:
             raise RuntimeError(f"the gateway answered {response.status_code}: {response.text}")
 
@@ -323,6 +333,16 @@ async def api_start(meetings: int, concurrencies: list[int], dev_server_args: li
                     layers.append(
                         await harness.measure(
                             "d POST /meetings (gateway)", "d", concurrency, harness.post, worker_runs=True
+                        )
+                    )
+                for concurrency in concurrencies:
+                    layers.append(
+                        await harness.measure(
+                            "dm POST /meetings, Prefer: return=minimal",
+                            "dm",
+                            concurrency,
+                            lambda spec: harness.post(spec, minimal=True),
+                            worker_runs=True,
                         )
                     )
             finally:
