@@ -23,6 +23,7 @@ SIZES = {
     "scale": (10_000, 1_000),
     "recovery": (200, 50),
     "emulator": (0, 0),
+    "api-start": (1000, 300),
 }
 
 
@@ -44,6 +45,10 @@ def run(name: str, meetings: int, args: argparse.Namespace) -> Result:
         return asyncio.run(scenarios.scale(meetings, args.open or max(1, meetings // 20)))
     if name == "recovery":
         return asyncio.run(scenarios.recovery(meetings))
+    if name == "api-start":
+        from bench.api_start import api_start
+
+        return asyncio.run(api_start(meetings, args.concurrency or [16, 64], args.dev_server_arg))
     return scenarios.emulator(args.seconds, args.rounds)
 
 
@@ -64,6 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open-before", type=int, default=None, help="burst: seconds the rooms open early")
     parser.add_argument("--seconds", type=float, default=5.0, help="emulator: seconds a round")
     parser.add_argument("--rounds", type=int, default=3, help="emulator: rounds")
+    parser.add_argument(
+        "--concurrency", type=int, action="append", help="api-start: requests in flight (repeatable)"
+    )
+    parser.add_argument(
+        "--dev-server-arg",
+        action="append",
+        default=[],
+        help="api-start: an argument for `temporal server start-dev` (repeatable: --dev-server-arg=--x=y)",
+    )
     args = parser.parse_args(argv)
     names = list(SIZES) if args.scenario == "all" else [args.scenario]
     failures = 0

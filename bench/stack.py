@@ -119,6 +119,11 @@ class WorkerOptions:
     baseline_emulator_url: str | None = None
     #: ROOMKEEPER_PUBLIC_URL as the worker sees it; a dead address loses every status callback.
     public_url: str | None = None
+    #: Whether the worker reads compiled bytecode, as the image's worker does (``pip install .``
+    #: compiles every module). False: it compiles ``workflows/meeting.py`` from source for every
+    #: meeting it starts, as an editable install under ``PYTHONDONTWRITEBYTECODE`` does (the sandbox
+    #: imports a workflow's module afresh for each run).
+    bytecode: bool = True
 
 
 @dataclass
@@ -134,6 +139,8 @@ class BenchStack:
     options: WorkerOptions
     http: httpx.AsyncClient
     extra: list[Process] = field(default_factory=list)
+    #: The dev server's Prometheus endpoint (``--metrics-port``): its own count of RPCs by operation.
+    temporal_metrics_url: str | None = None
 
     @property
     def client(self) -> Client:
@@ -181,11 +188,28 @@ def launch_worker(task_queue: str, env: dict[str, str], options: WorkerOptions) 
     ]
     if options.baseline_emulator_url:
         command += ["--baseline-emulator-url", options.baseline_emulator_url]
-    env = dict(env)
+    env = bytecode_env(env, cached=options.bytecode)
     if options.public_url:
         env["ROOMKEEPER_PUBLIC_URL"] = options.public_url
     env["ROOMKEEPER_METRICS_PORT"] = str(free_port())
     return spawn(f"worker-{task_queue}", command, env)
+
+
+#: Where the bench's processes keep compiled bytecode (``PYTHONPYCACHEPREFIX``), outside the sources.
+PYCACHE = LOGS / "pycache"
+
+
+def bytecode_env(env: dict[str, str], *, cached: bool) -> dict[str, str]:
+    """``env`` with bytecode kept in ``PYCACHE`` (``cached``) or never read nor written (not cached):
+    the same either way whatever this machine's own ``PYTHONDONTWRITEBYTECODE`` says."""
+    env = dict(env)
+    if cached:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPYCACHEPREFIX"] = str(LOGS / f"pycache-none-{uuid.uuid4().hex[:8]}")  # never written
+    return env
 
 
 def utc_now() -> datetime:
@@ -194,10 +218,18 @@ def utc_now() -> datetime:
 
 @contextlib.asynccontextmanager
 async def bench_stack(
-    options: WorkerOptions | None = None, *, rate_limits: bool = True
+    options: WorkerOptions | None = None,
+    *,
+    rate_limits: bool = True,
+    dev_server_args: Sequence[str] = (),
 ) -> AsyncIterator[BenchStack]:
-    """Temporal, emulator, gateway and worker, all running; everything is stopped on exit."""
+    """Temporal, emulator, gateway and worker, all running; everything is stopped on exit.
+
+    ``dev_server_args`` are added to ``temporal server start-dev``'s (e.g. ``--sqlite-pragma``,
+    ``--dynamic-config-value``); the server's metrics are always on, at ``temporal_metrics_url``.
+    """
     options = options or WorkerOptions()
+    metrics_port = free_port()
     temporal = await WorkflowEnvironment.start_local(
         ip="127.0.0.1",
         port=free_port(),
@@ -206,7 +238,12 @@ async def bench_stack(
         search_attributes=list(search_attributes.ALL),
         dev_server_existing_path=str(TEMPORAL_CLI),
         dev_server_log_level="error",
-        dev_server_extra_args=DEV_SERVER_EXTRA_ARGS,
+        dev_server_extra_args=[
+            *DEV_SERVER_EXTRA_ARGS,
+            "--metrics-port",
+            str(metrics_port),
+            *dev_server_args,
+        ],
         dev_server_startup_timeout=DEV_SERVER_STARTUP,
     )
     processes: list[Process] = []
@@ -236,7 +273,7 @@ async def bench_stack(
         gateway = spawn(
             "gateway",
             [str(Path(sys.executable).parent / "roomkeeper"), "gateway", "--port", str(gateway_port)],
-            env,
+            bytecode_env(env, cached=True),
         )
         processes.append(gateway)
         await wait_http(f"{emulator_url}/emulator", "the emulator")
@@ -245,7 +282,17 @@ async def bench_stack(
         )
         worker = launch_worker(task_queue, env, options)
         stack = BenchStack(
-            temporal, emulator, emulator_url, gateway, gateway_url, worker, task_queue, env, options, http
+            temporal,
+            emulator,
+            emulator_url,
+            gateway,
+            gateway_url,
+            worker,
+            task_queue,
+            env,
+            options,
+            http,
+            temporal_metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
         )
         try:
             yield stack

@@ -231,7 +231,7 @@ class MeetingClient:
                 self._client.start_workflow(
                     MeetingWorkflow.run,
                     MeetingInput(spec),
-                    **self._start_options(spec, memo),
+                    **self._start_options(spec, memo, wanted),
                     id_reuse_policy=(
                         WorkflowIDReusePolicy.ALLOW_DUPLICATE
                         if restart_if_closed
@@ -249,13 +249,16 @@ class MeetingClient:
             raise _unavailable_or(error, spec.meeting_id) from None
         return Scheduled(spec.meeting_id, wf_id, created=True, run_id=handle.first_execution_run_id)
 
-    def _start_options(self, spec: MeetingSpec, memo: Mapping[str, Any] | None) -> dict[str, Any]:
-        """What every start of ``spec``'s meeting says: its id, queue, search attributes, memo, summary."""
+    def _start_options(
+        self, spec: MeetingSpec, memo: Mapping[str, Any] | None, spec_json: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """What every start of ``spec``'s meeting says: its id, queue, search attributes, memo, summary
+        (``spec_json``: ``canonical(spec)``, when the caller has it already)."""
         return {
             "id": workflow_id(spec.meeting_id),
             "task_queue": self._task_queue,
             "search_attributes": search_attributes_for(spec),
-            "memo": {**(memo or {}), MEMO_SPEC: canonical(spec)},
+            "memo": {**(memo or {}), MEMO_SPEC: spec_json if spec_json is not None else canonical(spec)},
             "static_summary": spec.title or spec.meeting_id,
             "rpc_timeout": self._rpc_timeout,
         }

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from annotated_types import Ge, Le, MaxLen
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -85,7 +85,7 @@ class MeetingCreated(BaseModel):
     status: MeetingStatus | None = Field(
         description="The `status` query's answer, or null when no worker answered within "
         f"{STATUS_AFTER_START_WAIT.total_seconds():g} s (the meeting is started all the same; "
-        "`GET /meetings/{meeting_id}` asks again)."
+        "`GET /meetings/{meeting_id}` asks again), or when the request said `Prefer: return=minimal`."
     )
 
 
@@ -198,10 +198,20 @@ def meetings_router(
     async def create(
         response: Response,
         spec: Annotated[MeetingSpec, Body(openapi_examples=SPEC_EXAMPLES)],
+        prefer: Annotated[
+            list[str] | None,
+            Header(
+                description="`return=minimal` (RFC 7240): answer as soon as the meeting is started, with "
+                "`status` null, instead of asking the new meeting for its status first (which waits for "
+                "a worker to run it). For bulk imports: the start is the same.",
+                examples=["return=minimal"],
+            ),
+        ] = None,
     ) -> MeetingCreated:
         """Start the meeting's workflow. The same request again answers 200 (`created: false`) and starts
         nothing; the same `meeting_id` with a different spec is a 409 naming each difference. A meeting
-        whose `end_time` has already passed (by the gateway's clock) is a 422."""
+        whose `end_time` has already passed (by the gateway's clock) is a 422. With
+        `Prefer: return=minimal` the answer's `status` is null (and says so in `Preference-Applied`)."""
         _in_utc(spec.start_time, "start_time")
         now = utc_now()
         if _in_utc(spec.end_time, "end_time") <= now:
@@ -223,11 +233,14 @@ def meetings_router(
             scheduled_id, created = scheduled.meeting_id, scheduled.created
         response.status_code = 201 if created else 200
         response.headers["Location"] = f"/meetings/{quote(scheduled_id, safe='')}"
+        minimal = prefers_minimal(prefer or [])
+        if minimal:
+            response.headers["Preference-Applied"] = "return=minimal"
         return MeetingCreated(
             meeting_id=scheduled_id,
             workflow_id=workflow_id(scheduled_id),
             created=created,
-            status=await _status_if_quick(meetings, scheduled_id),
+            status=None if minimal else await _status_if_quick(meetings, scheduled_id),
         )
 
     @router.get(
@@ -400,6 +413,17 @@ async def _started_with(meetings: MeetingClient, spec: MeetingSpec) -> bool:
     except (MeetingNotFound, TemporalUnavailable):
         return False
     return bool(memo.get(MEMO_SPEC) == canonical(spec))
+
+
+def prefers_minimal(prefer: list[str]) -> bool:
+    """Whether the ``Prefer`` headers (RFC 7240: comma-separated preferences, each maybe with
+    ``;`` parameters) ask for ``return=minimal``."""
+    for header in prefer:
+        for preference in header.split(","):
+            name, _, value = preference.split(";", 1)[0].partition("=")
+            if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+                return True
+    return False
 
 
 async def _status_if_quick(meetings: MeetingClient, meeting_id: str) -> MeetingStatus | None:
