@@ -5,8 +5,9 @@ this process drives it over loopback HTTP with ``--concurrency`` keep-alive conn
 the four-request cycle. The load generator is a bare asyncio HTTP/1.1 client (bench/rawhttp.py): with
 httpx the generator saturated its core first and the figure measured httpx, not the emulator.
 Each round runs for ``--seconds``; the table shows the median of ``--rounds`` rounds, and the JSON
-in bench/results/ keeps every round. Both processes share this machine's two cores, so the figure is
-for the pair, not the emulator alone.
+in bench/results/ keeps every round, with each process's CPU per request (from /proc) to show where
+the time goes. Both processes share this machine's two cores, so the figure is for the pair, not the
+emulator alone.
 
     python -m bench.emulator_throughput [--seconds 8] [--rounds 3] [--concurrency 16]
 """
@@ -35,6 +36,7 @@ from twilio_video.operations import Operation
 
 OPERATIONS = (Operation.CREATE_ROOM, Operation.FETCH_ROOM, Operation.LIST_ROOM, Operation.UPDATE_ROOM)
 RESULTS = Path(__file__).parent / "results" / "emulator_throughput.json"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -93,18 +95,45 @@ async def _cycles(
     return cycles
 
 
-async def one_round(port: int, seconds: float, concurrency: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process ``pid`` has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds every process on the machine has used (Linux /proc/stat: all but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
+
+
+async def one_round(port: int, seconds: float, concurrency: int, emulator_pid: int) -> dict[str, Any]:
     latencies: dict[Operation, list[float]] = {operation: [] for operation in OPERATIONS}
+    emulator_cpu, own_cpu, machine_cpu = cpu_seconds(emulator_pid), time.process_time(), machine_cpu_seconds()
     started = time.perf_counter()
     stop_at = started + seconds
     cycles = await asyncio.gather(*(client_loop(port, w, stop_at, latencies) for w in range(concurrency)))
     elapsed = time.perf_counter() - started
+    emulator_cpu, own_cpu = cpu_seconds(emulator_pid) - emulator_cpu, time.process_time() - own_cpu
+    others_cpu = max(0.0, machine_cpu_seconds() - machine_cpu - emulator_cpu - own_cpu)
     total = sum(len(values) for values in latencies.values())
     return {
         "seconds": round(elapsed, 3),
         "cycles": sum(cycles),
         "requests": total,
         "requests_per_second": round(total / elapsed, 1),
+        # Where the time goes: CPU per request of each process (microseconds), and the share of a core
+        # each used. Both share the machine's cores with each other and with anything else running.
+        "cpu_us_per_request": {
+            "emulator": round(emulator_cpu / total * 1e6, 1),
+            "load_generator": round(own_cpu / total * 1e6, 1),
+        },
+        "cores_busy": {
+            "emulator": round(emulator_cpu / elapsed, 2),
+            "load_generator": round(own_cpu / elapsed, 2),
+            # Everything else on the machine (other processes, the kernel's own work): what was left.
+            "others": round(others_cpu / elapsed, 2),
+        },
         "latency_ms": {
             operation: {
                 "p50": round(statistics.median(values) * 1000, 2),
@@ -129,9 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rounds = []
         for index in range(args.rounds):
-            result = asyncio.run(one_round(port, args.seconds, args.concurrency))
+            result = asyncio.run(one_round(port, args.seconds, args.concurrency, emulator.pid))
             rounds.append(result)
-            print(f"round {index + 1}: {result['requests_per_second']:.0f} req/s", file=sys.stderr)
+            cpu = result["cpu_us_per_request"]
+            print(
+                f"round {index + 1}: {result['requests_per_second']:.0f} req/s; CPU per request: "
+                f"emulator {cpu['emulator']:.0f} us, load generator {cpu['load_generator']:.0f} us",
+                file=sys.stderr,
+            )
     finally:
         emulator.send_signal(signal.SIGTERM)
         emulator.wait(10)
@@ -149,6 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{operation:<12} {p50:>8.2f} {p95:>8.2f}")
     print(f"\nrequests/s per round: {', '.join(str(r['requests_per_second']) for r in rounds)}")
     print(f"median: {median_rps:.0f} requests/s ({median_rps / 4:.0f} full cycles/s)")
+    for side in ("emulator", "load_generator"):
+        per_request = statistics.median(r["cpu_us_per_request"][side] for r in rounds)
+        busy = statistics.median(r["cores_busy"][side] for r in rounds)
+        print(
+            f"{side.replace('_', ' ')}: {per_request:.0f} us CPU per request, {busy:.2f} cores busy (medians)"
+        )
+    others = statistics.median(r["cores_busy"]["others"] for r in rounds)
+    print(f"everything else on the machine: {others:.2f} cores busy (median)")
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(

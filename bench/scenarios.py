@@ -14,6 +14,7 @@ import math
 import os
 import random
 import signal
+import statistics
 import sys
 import time
 from collections import Counter, defaultdict
@@ -703,5 +704,10 @@ def emulator(seconds: float, rounds: int) -> Result:
     result.add("requests per second (median round)", rps, "≥ 5000", rps >= 5000)
     for operation, figures in data["rounds"][len(data["rounds"]) // 2]["latency_ms"].items():
         result.add(f"{operation} p50 latency (ms)", figures["p50"])
+    for side in ("emulator", "load_generator"):
+        per_request = statistics.median(r["cpu_us_per_request"][side] for r in data["rounds"])
+        result.add(f"{side.replace('_', ' ')} CPU per request (µs, median round)", per_request)
+    others = statistics.median(r["cores_busy"]["others"] for r in data["rounds"])
+    result.add("cores busy with other work (median round)", others)
     result.raw = data
     return result

@@ -34,15 +34,16 @@ from emulator.media import FAILED_OPERATIONS
 from emulator.paging import PageRequest, T, page_meta, paginate
 from emulator.ratelimit import RateLimiter
 from emulator.render import (
+    page_json,
     render_anonymized,
     render_participant,
     render_published_track,
     render_recording,
     render_recording_rules,
-    render_room,
     render_subscribe_rules,
     render_subscribed_track,
     render_transcription,
+    room_json,
 )
 from emulator.room_options import parse_room_options
 from emulator.state import ParticipantRecord, RoomRecord, World
@@ -55,7 +56,6 @@ from twilio_video.models import (
     ParticipantStatus,
     PublishedTrackPage,
     RecordingStatus,
-    RoomPage,
     RoomRecordingPage,
     RoomStatus,
     SubscribedTrackPage,
@@ -103,6 +103,8 @@ class Emulator:
         self.limiter = RateLimiter(config.reads_per_second, config.writes_per_second, config.rate_limits)
         self.faults = FaultInjector()
         self.requests: deque[dict[str, Any]] = deque(maxlen=config.request_log_size)
+        #: Base URLs by what Starlette builds them from (scheme, server, root path, Host header).
+        self._base_urls: dict[tuple[Any, ...], str] = {}
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -117,7 +119,24 @@ class Emulator:
             await self.callbacks.stop()
 
     def base_url(self, request: Request) -> str:
-        return (self.config.public_url or str(request.base_url)).rstrip("/")
+        if self.config.public_url:
+            return self.config.public_url.rstrip("/")
+        # ``request.base_url`` builds a URL (and parses the Host header) each time; nearly every
+        # request of a client arrives with the same inputs, so each answer is kept (a few at most).
+        scope = request.scope
+        key = (
+            scope.get("scheme"),
+            scope.get("server"),
+            scope.get("app_root_path", scope.get("root_path")),
+            request.headers.get("host"),
+        )
+        found = self._base_urls.get(key)
+        if found is None:
+            found = str(request.base_url).rstrip("/")
+            if len(self._base_urls) >= 64:
+                self._base_urls.clear()
+            self._base_urls[key] = found
+        return found
 
 
 # ------------------------------------------------------------------------------------- responses
@@ -130,6 +149,31 @@ def model_response(model: BaseModel, status: int = 200, headers: dict[str, str] 
         media_type="application/json",
         headers={**CORS_HEADERS, **(headers or {})} if status < 300 else headers,
     )
+
+
+class JsonBytes(Response):
+    """A success whose JSON is already rendered: the headers ``model_response`` gives a success, in the
+    same order, without building them from ``CORS_HEADERS`` again for every response."""
+
+    media_type = "application/json"
+    _HEADERS: tuple[tuple[bytes, bytes], ...] = tuple(
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in CORS_HEADERS.items()
+    )
+
+    def __init__(self, body: bytes, status_code: int = 200) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        self.raw_headers = [
+            *self._HEADERS,
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+        ]
+
+
+def json_response(body: bytes, status: int = 200) -> Response:
+    """A success whose JSON is already rendered (``model_response`` for bytes)."""
+    return JsonBytes(body, status)
 
 
 def error_response(error: ApiError) -> Response:
@@ -210,16 +254,16 @@ class TwilioSurface:
     async def create_room(self, request: Request) -> Response:
         options = parse_room_options(_form(request))
         room = self.world.create_room(options)
-        return model_response(render_room(room, self.emulator.base_url(request)), 201)
+        return json_response(room_json(room, self.emulator.base_url(request)), 201)
 
     async def fetch_room(self, request: Request) -> Response:
         room = self.world.find_room(request.path_params["room"])
-        return model_response(render_room(room, self.emulator.base_url(request)))
+        return json_response(room_json(room, self.emulator.base_url(request)))
 
     async def update_room(self, request: Request) -> Response:
         room = self.world.complete_room(request.path_params["room"], _form(request).get("Status"))
         # 202, as Twilio's OpenAPI file documents UpdateRoom (its docs show no other status).
-        return model_response(render_room(room, self.emulator.base_url(request)), 202)
+        return json_response(room_json(room, self.emulator.base_url(request)), 202)
 
     async def list_rooms(self, request: Request) -> Response:
         query = _query(request)
@@ -232,7 +276,7 @@ class TwilioSurface:
         page, base_url, meta = self._page(
             request, query, rooms, "/v1/Rooms", key="rooms", filters=("Status", "UniqueName", *_DATES)
         )
-        return model_response(RoomPage(rooms=[render_room(room, base_url) for room in page], meta=meta))
+        return json_response(page_json(meta, [room_json(room, base_url) for room in page]))
 
     async def list_participants(self, request: Request) -> Response:
         query = _query(request)
@@ -460,6 +504,24 @@ class Pipeline:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
+        #: Authorization headers accepted before -> the account each proved (a few at most).
+        self._accepted: dict[str, str] = {}
+        self._accepted_by = emulator.credentials
+
+    def authenticate(self, authorization: str | None) -> str:
+        """``Credentials.authenticate``, remembering the headers it accepted: the credentials never
+        change, so a header once accepted always proves the same account, and clients resend theirs."""
+        credentials = self.emulator.credentials
+        if credentials is not self._accepted_by:
+            self._accepted, self._accepted_by = {}, credentials
+        if authorization is not None and (account_sid := self._accepted.get(authorization)) is not None:
+            return account_sid
+        account_sid = credentials.authenticate(authorization)
+        if authorization is not None:
+            if len(self._accepted) >= 64:
+                self._accepted.clear()
+            self._accepted[authorization] = account_sid
+        return account_sid
 
     def route(self, path: str, method: str, operation: Operation, handler: Handler) -> Route:
         kind = "read" if method == "GET" else "write"
@@ -516,7 +578,7 @@ class Pipeline:
             request.state.form = Form() if is_json else parse_form(body)
             entry["form"] = request.state.form.values
         try:
-            entry["account_sid"] = emulator.credentials.authenticate(request.headers.get("authorization"))
+            entry["account_sid"] = self.authenticate(request.headers.get("authorization"))
             if limited:
                 retry_after = emulator.limiter.check(kind)
                 if retry_after is not None:

@@ -17,6 +17,7 @@ from emulator.credentials import (
     TEST_AUTH_TOKEN,
     Credentials,
 )
+from emulator.serving import GatheringHttpToolsProtocol
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,7 +100,12 @@ def run(args: argparse.Namespace) -> int:
     )
     print(describe(config, f"http://{args.host}:{args.port}"), flush=True)
     uvicorn.run(
-        create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        http=GatheringHttpToolsProtocol,
     )
     return 0
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from emulator.media import RecordingRecord, TrackRecord, TranscriptionRecord
 from emulator.room_options import RoomOptions
 from emulator.state import ParticipantRecord, RoomRecord
 from twilio_video.models import (
+    PageMeta,
     Participant,
     ParticipantAnonymized,
     PublishedTrack,
@@ -49,6 +52,37 @@ def render_room(room: RoomRecord, base_url: str) -> Room:
             "recording_rules": f"{url}/RecordingRules",
         },
         **{setting: getattr(room.options, setting) for setting in _ROOM_SETTINGS},
+    )
+
+
+def room_json(room: RoomRecord, base_url: str) -> bytes:
+    """``render_room(room, base_url)`` as JSON, rendered again only when the room has changed.
+
+    The key holds everything of the room's that can change (and the base URL), so a stale rendering is
+    never served; what is not in it (SID, account, creation date) never changes.
+    """
+    key = (base_url, room.status, room.date_updated, room.end_time, room.unique_name, room.options)
+    rendered = room.rendered
+    if rendered is not None and rendered[0] == key:
+        return rendered[1]
+    body = render_room(room, base_url).model_dump_json().encode()
+    room.rendered = (key, body)
+    return body
+
+
+def page_json(meta: PageMeta, items: Iterable[bytes]) -> bytes:
+    """A list response from its items' JSON: the bytes ``Page`` subclasses serialise to (``meta``, then the
+    items under ``meta.key``), without parsing or validating the items again."""
+    return b"".join(
+        (
+            b'{"meta":',
+            meta.model_dump_json().encode(),
+            b',"',
+            meta.key.encode(),
+            b'":[',
+            b",".join(items),
+            b"]}",
+        )
     )
 
 

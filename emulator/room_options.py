@@ -113,6 +113,8 @@ def _whole_number(rule: Range) -> tuple[str, Parser]:
     """``rule``'s parameter and its parser: a whole number, whose range ``check`` judges."""
 
     def parse(form: Form, name: str, given: dict[str, Any]) -> int | None:
+        if name not in form.values:
+            return None  # unset (and the rule's wording, only for a message, is not worded for nothing)
         allowed = rule.allowed(given.get("type", limits.DEFAULT_ROOM_TYPE))
         return _converted(
             form, name, lambda raw: int(raw.strip()), rule.code, f"is not a whole number; {allowed}"

@@ -64,6 +64,9 @@ class RoomRecord:
     next_sequence_number: int = 0
     #: Its recording rules, recordings and transcriptions (set when it is created).
     media: RoomMedia = field(init=False)
+    #: Its resource as last rendered (``emulator.render.room_json``): what it was rendered from, and the
+    #: JSON. Rooms are read far more often than they change (every listing shows each in-progress room).
+    rendered: tuple[tuple[object, ...], bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
     def duration(self) -> int | None:

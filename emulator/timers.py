@@ -11,6 +11,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import math
 from collections.abc import Callable, Hashable
 
 from emulator.clock import Clock
@@ -27,6 +28,9 @@ class Timers:
         self._live: dict[TimerKey, tuple[int, Callable[[], None]]] = {}
         self._counter = itertools.count()
         self._changed = asyncio.Event()
+        #: The ``monotonic()`` time ``run`` sleeps until (infinity: until told); a timer due later
+        #: need not wake it, which spares a wake-up for nearly every room created.
+        self._sleeps_until = math.inf
 
     def schedule(self, key: TimerKey, seconds: float, action: Callable[[], None]) -> None:
         """Run ``action`` once ``seconds`` of emulated time have passed (replacing any timer ``key``)."""
@@ -34,7 +38,8 @@ class Timers:
         token = next(self._counter)
         self._live[key] = (token, action)
         heapq.heappush(self._heap, (due, token, key))
-        self._changed.set()
+        if due < self._sleeps_until:
+            self._changed.set()
 
     def cancel(self, key: TimerKey) -> None:
         self._live.pop(key, None)
@@ -77,6 +82,7 @@ class Timers:
         """Fire timers as real time passes. With a manual clock only ``advance`` + ``fire_due`` do."""
         while True:
             delay = self._next_delay() if self._clock.runs_by_itself else None
+            self._sleeps_until = math.inf if delay is None else self._clock.monotonic() + delay
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=delay)

@@ -58,6 +58,7 @@ from emulator.credentials import (
     TEST_AUTH_TOKEN,
     Credentials,
 )
+from emulator.serving import GatheringHttpToolsProtocol
 from roomkeeper import logs
 from roomkeeper.calcom.event_types import EventTypes
 from roomkeeper.calendar_client import CalendarClient
@@ -283,7 +284,10 @@ async def run_stack(
                 credentials=Credentials(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN), clock=SystemClock(args.time_scale)
             )
         )
-        parts.push_async_callback(_stop_server, *await serve(emulator_app, bind("127.0.0.1", ports.emulator)))
+        emulator_server = await serve(
+            emulator_app, bind("127.0.0.1", ports.emulator), http=GatheringHttpToolsProtocol
+        )
+        parts.push_async_callback(_stop_server, *emulator_server)
         # Not common.temporal.connect: Temporal's env config (variables, config file) must not redirect
         # dev. Not the environment's own client either: it fails a workflow on AssertionError, which a
         # worker must not do.

@@ -22,6 +22,7 @@ from common.settings import Settings
 from emulator.app import Emulator, EmulatorConfig, create_app
 from emulator.clock import ManualClock
 from emulator.credentials import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from emulator.serving import GatheringHttpToolsProtocol
 from roomkeeper.serving import ThreadedServer, serve_in_thread
 
 T = TypeVar("T")
@@ -111,7 +112,8 @@ def emulator_settings(emulator_url: str, task_queue: str, public_url: str, **mor
 @contextmanager
 def running_emulator(config: EmulatorConfig | None = None) -> Iterator[RunningEmulator]:
     app = create_app(config or EmulatorConfig(clock=ManualClock(), rate_limits=False))
-    server = serve_in_thread(app)
+    # Served as `roomkeeper emulator` serves it: with the protocol that writes each response at once.
+    server = serve_in_thread(app, http=GatheringHttpToolsProtocol)
     try:
         yield RunningEmulator(server, app)
     finally:

@@ -15,14 +15,18 @@ RESOURCE_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def format_resource_datetime(value: datetime) -> str:
-    """``2026-11-25T09:00:00Z``: UTC, whole seconds."""
-    return value.astimezone(UTC).strftime(RESOURCE_FORMAT)
+    """``2026-11-25T09:00:00Z``: UTC, whole seconds (``RESOURCE_FORMAT``).
+
+    ``isoformat`` writes the same text as ``strftime(RESOURCE_FORMAT)`` for a UTC time, with ``+00:00``
+    where the format has ``Z``, in a third of the time: every resource the emulator renders has two to
+    four of these.
+    """
+    return value.astimezone(UTC).isoformat(timespec="seconds")[:-6] + "Z"
 
 
 def format_callback_timestamp(value: datetime) -> str:
-    """``2026-11-25T09:00:00.123Z``, as real Video status callbacks send it."""
-    utc = value.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    """``2026-11-25T09:00:00.123Z``, as real Video status callbacks send it (milliseconds truncated)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_date_filter(value: str) -> datetime:
