@@ -53,6 +53,8 @@ def secrets_of(value: str) -> list[str]:
     found = value.split()
     if not found:
         raise SecretError("no signing secret given")
+    if any("," in secret for secret in found):
+        raise SecretError("two secrets are separated by a space, not a comma")
     for secret in found:
         key_of(secret)
     return found

@@ -270,7 +270,6 @@ class MeetingWorkflow:
         if first:
             self._state.opened_at = workflow.now()
         self._record(f"room {room.sid} {'adopted' if created.adopted else 'created'}")
-        self._emit(MeetingEventType.ROOM_OPENED, recreated=not first, adopted=created.adopted)
         if created.adopted:
             self._step(Step.ROOM_ADOPTED, "room adopted: an earlier attempt created it")
         elif first:
@@ -285,6 +284,7 @@ class MeetingWorkflow:
                 connected_at = participant.start_time or workflow.now()
                 self._log(self._roster.connect(participant.sid, participant.identity, connected_at))
         self._set_phase(Phase.OPEN)
+        self._emit(MeetingEventType.ROOM_OPENED, recreated=not first, adopted=created.adopted)
         return True
 
     async def _watch_until_end(self) -> None:
@@ -321,7 +321,15 @@ class MeetingWorkflow:
             try:
                 await self._complete_room(self._state.room_sid)
             except ActivityError as error:
-                await self._fail(f"could not complete room {self._state.room_sid}", error, close_room=False)
+                cause = error.cause
+                gone = isinstance(cause, ApplicationError) and cause.type == "NotFound"
+                if gone and workflow.patched(Patch.UNKNOWN_ROOM_IS_CLOSED):
+                    # Twilio forgot it (it only keeps rooms so long; an emulator restarted): it has ended.
+                    self._record(f"room {self._state.room_sid} is unknown to Twilio: it has ended")
+                else:
+                    await self._fail(
+                        f"could not complete room {self._state.room_sid}", error, close_room=False
+                    )
         self._log(self._roster.disconnect_everyone())
         self._state.closed_at = workflow.now()
         self._record(f"room closed ({self._state.ended_by})")
@@ -554,6 +562,9 @@ class MeetingWorkflow:
         at_revision = "" if change.revision is None else f" (revision {change.revision})"
         window = f"{self.spec.start_time.isoformat()} to {self.spec.end_time.isoformat()}"
         self._record(f"rescheduled{at_revision}: {window}{self._by(change.actor)}")
+        if (self.spec.start_time, self.spec.end_time) == (spec.start_time, spec.end_time):
+            self._after_time_change()
+            return self.status()  # a new revision of the same window: nothing to announce
         self._emit(
             MeetingEventType.RESCHEDULED,
             previous_start_time=spec.start_time.isoformat(),

@@ -11,7 +11,7 @@ from common.extend_policy import MAX_EXTENSION_MINUTES
 from workflows.meeting_input import FrozenModel, Revision
 
 #: Who asked for a change, as the history and `status` show it (e.g. `alice`, `cli:bob`, `api`).
-Actor = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class RescheduleRequest(FrozenModel):

@@ -130,12 +130,16 @@ class EventSender:
                 self._state.outbox.pop(0)
                 continue
             self._in_flight = True
+            call = dict(EVENT_DELIVERY_CALL)
+            if (moment := self._announces(event)) is not None:
+                # A warning is worth delivering only until the moment it announces: no retry after it.
+                call["schedule_to_close_timeout"] = moment - workflow.now()
             try:
                 await workflow.execute_activity_method(
                     MeetingEventActivities.deliver,
                     MeetingEventDelivery(url=receiver, event=event),
                     summary=f"event {event.type.value}",
-                    **EVENT_DELIVERY_CALL,
+                    **call,
                 )
                 self._state.delivered += 1
             except ActivityError as error:
@@ -150,10 +154,16 @@ class EventSender:
         """Wait until every queued event is delivered or given up on (each has a bounded budget)."""
         await workflow.wait_condition(lambda: not self._state.outbox)
 
-    @staticmethod
-    def _stale(event: MeetingEvent) -> bool:
+    @classmethod
+    def _stale(cls, event: MeetingEvent) -> bool:
         """A warning whose moment has passed announces nothing any more."""
+        moment = cls._announces(event)
+        return moment is not None and moment <= workflow.now()
+
+    @staticmethod
+    def _announces(event: MeetingEvent) -> datetime | None:
+        """The moment a warning announces (the end, an eviction); None for other events."""
         if event.type not in WARNINGS:
-            return False
+            return None
         moment = event.data.get("end_time" if event.type is MeetingEventType.ENDING_SOON else "evict_at")
-        return isinstance(moment, str) and datetime.fromisoformat(moment) <= workflow.now()
+        return datetime.fromisoformat(moment) if isinstance(moment, str) else None

@@ -21,6 +21,9 @@ class Patch:
     FAIL_VISIBLY = "fail-visibly"
     #: A room Twilio no longer knows (404 on FetchRoom) has ended, like one it lists as completed.
     UNKNOWN_ROOM_HAS_ENDED = "unknown-room-has-ended"
+    #: A room Twilio no longer knows when the meeting completes it (404 on CompleteRoom: a meeting whose
+    #: end passed while everything was down, and Twilio, or an emulator, forgot it) is closed, not failed.
+    UNKNOWN_ROOM_IS_CLOSED = "unknown-room-is-closed"
 
     # The four below are decided once, at the start of a run (``MeetingWorkflow.run``): each patch
     # costs a meeting two history events (its marker and a TemporalChangeVersion search attribute), so

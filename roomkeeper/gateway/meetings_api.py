@@ -48,7 +48,7 @@ from roomkeeper.meeting_client import (
     canonical,
     workflow_id,
 )
-from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
+from workflows.meeting_control import Actor, EndRequest, ExtendRequest, RescheduleRequest
 from workflows.meeting_input import MeetingId, MeetingSpec
 from workflows.meeting_status import MeetingStatus, MeetingSummary, Phase
 
@@ -112,15 +112,14 @@ class MeetingChange(BaseModel):
     )
     extend_minutes: int | None = Field(
         None,
+        strict=True,  # `true` is not 1 minute, nor "5" five
         # The extend update's own limits, restated so a bad value is a 422 here, not a local error.
         ge=next(c.ge for c in ExtendRequest.model_fields["minutes"].metadata if isinstance(c, Ge)),
         le=next(c.le for c in ExtendRequest.model_fields["minutes"].metadata if isinstance(c, Le)),
         description="Extend: minutes to add to the current `end_time`.",
     )
-    actor: str | None = Field(
+    actor: Actor | None = Field(
         None,
-        min_length=1,
-        max_length=200,
         description="Who asks, shown in the meeting's history and `extensions` (default `api`): your "
         "user's name, say.",
     )

@@ -204,6 +204,17 @@ async def test_a_room_twilio_no_longer_knows_is_replaced(stack: Stack) -> None:
     await handle.execute_update(MeetingWorkflow.end_now, EndRequest())
 
 
+async def test_a_room_twilio_forgot_by_the_end_is_closed_not_failed(stack: Stack) -> None:
+    # E.g. a meeting whose end passed while everything was down, restarted on a fresh emulator.
+    handle, room_sid = await open_meeting(stack, "forgotten")
+    assert (await stack.http.post(f"{stack.emulator.url}/emulator/reset")).status_code in (200, 204)
+    summary = await handle.execute_update(MeetingWorkflow.end_now, EndRequest())
+    assert summary.ended_by == "end_now" and summary.closed_at is not None
+    status = await stack.status(handle)
+    assert status.phase is Phase.COMPLETED
+    assert any(f"room {room_sid} is unknown to Twilio: it has ended" in e.what for e in status.history)
+
+
 async def test_reschedule_while_open_moves_only_the_end(stack: Stack) -> None:
     handle, room_sid = await open_meeting(stack, "open-move")
     status = await stack.status(handle)
