@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO   ?=
 DB     ?=
 PYTEST_ARGS ?=
+# The suite mostly waits on real servers, so it runs in this many pytest-xdist processes (0: in one
+# process, as plain `pytest` does). docs/testing.md says how, and how to run one test alone.
+PYTEST_WORKERS ?= 2
 
 .PHONY: dev test lint tools bench emulator clean
 
@@ -41,8 +44,12 @@ tools:
 	  echo "  the tests of deploy/ that need them will skip (Debian: apt-get install prometheus docker-compose)"; \
 	fi
 
+# Whole files go to one worker (--dist loadfile): a module's fixtures start once and its module-level
+# state stays in one process. Bytecode is cached even where the environment turns it off
+# (PYTHONDONTWRITEBYTECODE): otherwise every worker re-rewrites the asserts of schemathesis' and
+# hypothesis' ~300 modules and every `roomkeeper` subprocess compiles the project again.
 test: lint tools
-	$(BIN)/pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## every scenario at small sizes (about 10 minutes); results in bench/results/
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -16,6 +16,7 @@ directory's ``roomkeeper_secret_key`` file) on every worker and gateway alike.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -64,13 +65,19 @@ def _local_key() -> bytes:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Fernet.generate_key()
-    try:
-        # O_EXCL: two processes starting at once agree on whichever key was written first.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
+    # The key is written whole under a name of its own, then linked into place: two
+    # processes starting at once agree on whichever key was linked first, and neither ever reads the
+    # other's file before its key is in it (an O_EXCL create then write left a moment when it was empty).
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    draft = Path(name)
     with os.fdopen(descriptor, "wb") as file:
         file.write(key + b"\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    finally:
+        draft.unlink()
     return key
 
 

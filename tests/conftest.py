@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,25 @@ from tests.calendar_feeds.feeds_http import FeedServer, served_feed
 from tests.support import CallbackSink, RunningEmulator, callback_sink, running_emulator
 from tests.task_failures import BENIGN_TASK_FAILURE_CAUSES, failed_workflow_tasks
 from tests.temporal_env import TEMPORAL_CLI
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test its own node id, and refuse to run if two share one.
+
+    Since pytest 9.2 a test's node id is built from its function's name and its ``parametrize`` ids;
+    schemathesis makes one test per API operation without either, so all of them got the same id
+    (``test_emulator_conforms_to_twilios_openapi``). pytest-xdist's file and group schedulers key tests
+    by node id and silently ran only one operation of 22 (caught by the success-path guard). Each
+    such test gets back its name (``...[GET /v1/Rooms/{Sid}]``) as its id, as before pytest 9.2.
+    """
+    shared = Counter(item.nodeid for item in items)
+    for item in items:
+        if shared[item.nodeid] > 1 and isinstance(item, pytest.Function) and item.name != item.originalname:
+            assert item.parent is not None
+            item._id = item._id.parse(f"{item.parent.nodeid}::{item.name}")
+    duplicated = sorted(nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1)
+    if duplicated:
+        raise pytest.UsageError(f"tests sharing a node id would run once under xdist: {duplicated}")
 
 
 @pytest.fixture
