@@ -22,6 +22,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import string
 import sys
 import textwrap
@@ -432,14 +433,31 @@ def run(args: argparse.Namespace) -> int:
     command into a crash. Nothing is left to clean up by then but the output, which is flushed.
     """
     try:
-        code = asyncio.run(execute(args, sys.stdout, sys.stderr))
-    except KeyboardInterrupt:
+        code = asyncio.run(_interruptible(execute(args, sys.stdout, sys.stderr)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
         code = EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (``… | head``): nothing more to say
         code = EXIT_FAILED
     if getattr(args, "owns_process", False):
         _leave(code)
     return code
+
+
+async def _interruptible(command: Awaitable[int]) -> int:
+    """``command``, cancelled by Ctrl-C at once wherever the signal lands.
+
+    ``asyncio.run`` catches SIGINT with a plain ``signal.signal`` handler, which runs only when the main
+    thread next wakes. The Temporal SDK's Rust threads may be the ones the kernel delivers SIGINT to;
+    the main thread, asleep in the event loop until its next timer, then noticed it only when the 5 s
+    connection bound ran out (exit 1 instead of 130, now and then). The loop's own signal handling
+    writes to its wake-up socket from whichever thread the signal lands on.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+    return await command
 
 
 def _leave(code: int) -> NoReturn:

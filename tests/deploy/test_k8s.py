@@ -48,6 +48,9 @@ def _environment(deployment: str) -> dict[str, str]:
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
             found |= _find("ConfigMap", source["configMapRef"]["name"])["data"]
+        elif source["secretRef"].get("optional"):
+            # Created by the operator when wanted (e.g. lifecycle events): not part of what must load.
+            assert not any(r["metadata"]["name"] == source["secretRef"]["name"] for r in RESOURCES)
         else:
             found |= _find("Secret", source["secretRef"]["name"])["stringData"]
     found |= {item["name"]: item["value"] for item in container.get("env", [])}

@@ -3,6 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+
+from tests.support import wait_until_async
 from workflows.meeting_input import MeetingSpec
 
 
@@ -23,3 +27,16 @@ def meeting(
             **extra,
         }
     )
+
+
+async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
+    """The history's length once the meeting is at rest: its first workflow task (which asks the
+    worker's configuration with a local activity) completed with the timer it sleeps on."""
+
+    async def events() -> list[Any]:
+        return list((await handle.fetch_history()).events)
+
+    def at_rest(found: list[Any]) -> bool:
+        return found[-1].event_type == EventType.EVENT_TYPE_TIMER_STARTED
+
+    return len(await wait_until_async(events, at_rest, what="the meeting to sleep on its timer"))

@@ -8,15 +8,13 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from common.room_events import RoomEvent, RoomEventKind
-from tests.support import wait_until_async
-from tests.workflows.helpers import meeting
+from tests.workflows.helpers import history_length, meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
 from workflows.meeting_control import EndRequest, ExtendRequest, RescheduleRequest
@@ -34,19 +32,6 @@ async def open_meeting(stack: Stack, meeting_id: str, **extra):
     await stack.advance(handle, timedelta(seconds=5))
     status = await stack.wait_for(handle, lambda s: s.phase is Phase.OPEN, "the room to open")
     return handle, status.room_sid
-
-
-async def history_length(handle) -> int:
-    """The history's length once the meeting is at rest: its first workflow task (which asks the
-    worker's configuration with a local activity) completed with the timer it sleeps on."""
-
-    async def events():
-        return (await handle.fetch_history()).events
-
-    def at_rest(found) -> bool:
-        return found[-1].event_type == EventType.EVENT_TYPE_TIMER_STARTED
-
-    return len(await wait_until_async(events, at_rest, what="the meeting to sleep on its timer"))
 
 
 # ------------------------------------------------------------------------------------- cancel

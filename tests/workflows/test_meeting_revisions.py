@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from roomkeeper.meeting_client import MeetingClient, MeetingRejected
-from tests.workflows.helpers import meeting
+from tests.workflows.helpers import history_length, meeting
 from tests.workflows.stack import Stack, meeting_stack
 from workflows.meeting import MeetingWorkflow
 from workflows.meeting_control import CancelRequest, RescheduleRequest
@@ -29,10 +29,6 @@ async def stack(skipping_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
 
 def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:6]}"
-
-
-async def history_length(handle) -> int:
-    return len((await handle.fetch_history()).events)
 
 
 async def test_a_reschedule_not_newer_than_the_meeting_is_rejected_as_stale(stack: Stack) -> None:
