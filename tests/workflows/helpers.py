@@ -39,4 +39,5 @@ async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
     def at_rest(found: list[Any]) -> bool:
         return found[-1].event_type == EventType.EVENT_TYPE_TIMER_STARTED
 
-    return len(await wait_until_async(events, at_rest, what="the meeting to sleep on its timer"))
+    settled: list[Any] = await wait_until_async(events, at_rest, what="the meeting to sleep on its timer")
+    return len(settled)
