@@ -132,9 +132,11 @@ async def twilio_alone(rooms: int = 10, time_scale: float = 60.0) -> float:
         emulator.stop()
 
 
-async def punctuality(meetings: int, seed: int = 1) -> Result:
+async def punctuality(
+    meetings: int, seed: int = 1, *, spread: int = 60, durations: tuple[int, int] = (20, 60)
+) -> Result:
     rng = random.Random(seed)
-    open_before, spread = 20, 60
+    open_before = 20
     result = Result(
         "punctuality",
         f"python -m bench punctuality --meetings {meetings}",
@@ -142,7 +144,7 @@ async def punctuality(meetings: int, seed: int = 1) -> Result:
             "meetings": meetings,
             "open_before_seconds": open_before,
             "starts_spread_seconds": spread,
-            "durations_seconds": [20, 60],
+            "durations_seconds": list(durations),
             "time": "real; opening 20 s early instead of 120 to fit the run",
         },
     )
@@ -151,7 +153,7 @@ async def punctuality(meetings: int, seed: int = 1) -> Result:
         specs: list[dict[str, Any]] = []
         for index in range(meetings):
             start = base + timedelta(seconds=rng.uniform(0, spread))
-            end = start + timedelta(seconds=rng.uniform(20, 60))
+            end = start + timedelta(seconds=rng.uniform(*durations))
             specs.append(
                 {
                     "meeting_id": f"p{index}",
@@ -192,7 +194,14 @@ async def punctuality(meetings: int, seed: int = 1) -> Result:
         log = await stack.emulator_log()
         cron_log = await stack.emulator_log(cron_url)
         async with httpx.AsyncClient(base_url=cron_url, auth=(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)) as http:
-            page = (await http.get("/v1/Rooms", params={"PageSize": 1000})).json()["rooms"]
+            # Twilio lists in-progress rooms unless asked for another status: the cron's are completed.
+            page = [
+                room
+                for status in ("completed", "in-progress")
+                for room in (await http.get("/v1/Rooms", params={"PageSize": 1000, "Status": status})).json()[
+                    "rooms"
+                ]
+            ]
     done = completions(log)
     failed = [m for m, s in summaries.items() if not isinstance(s, MeetingSummary)]
     ok = {m: s for m, s in summaries.items() if isinstance(s, MeetingSummary)}
@@ -246,21 +255,21 @@ async def punctuality(meetings: int, seed: int = 1) -> Result:
 # --------------------------------------------------------------------------------- 2. the burst
 
 
-async def burst(meetings: int, open_before: int = 120) -> Result:
+async def burst(meetings: int, open_before: int = 120, length: int = 60) -> Result:
     result = Result(
         "burst",
         f"python -m bench burst --meetings {meetings}",
         {
             "meetings": meetings,
             "open_before_seconds": open_before,
-            "length_seconds": 60,
+            "length_seconds": length,
             "twilio_limits": "on: 80 reads/s, 20 writes/s",
             "paced_writes_per_second": 19,
         },
     )
     async with bench_stack() as stack:
         start = (utc_now() + timedelta(seconds=open_before + 15 + meetings / 40)).replace(microsecond=0)
-        end = start + timedelta(seconds=60)
+        end = start + timedelta(seconds=length)
         specs: list[dict[str, Any]] = [
             {
                 "meeting_id": f"b{i}",
