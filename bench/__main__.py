@@ -23,7 +23,7 @@ SIZES = {
     "scale": (10_000, 1_000),
     "recovery": (200, 50),
     "emulator": (0, 0),
-    "api-start": (1000, 120),
+    "api-start": (1000, 40),
 }
 
 
@@ -33,7 +33,7 @@ def run(name: str, meetings: int, args: argparse.Namespace) -> Result:
             return asyncio.run(scenarios.punctuality(meetings, spread=30, durations=(15, 30)))
         return asyncio.run(scenarios.punctuality(meetings))
     if name == "burst":
-        open_before = args.open_before or (30 if args.small else 120)
+        open_before = args.open_before or (20 if args.small else 120)
         return asyncio.run(
             scenarios.burst(meetings, open_before=open_before, length=30 if args.small else 60)
         )
@@ -46,7 +46,8 @@ def run(name: str, meetings: int, args: argparse.Namespace) -> Result:
             )
         )
     if name == "scale":
-        return asyncio.run(scenarios.scale(meetings, args.open or max(1, meetings // 20)))
+        open_meetings = args.open or max(1, meetings // 20)
+        return asyncio.run(scenarios.scale(meetings, open_meetings, steady=10.0 if args.small else 30.0))
     if name == "recovery":
         return asyncio.run(scenarios.recovery(meetings))
     if name == "api-start":
