@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,dev-server]'
 	touch $(STAMP)
 
+# Bytecode is cached for dev too: the workflow sandbox imports workflows/meeting.py afresh for each
+# meeting, and without bytecode (an environment with PYTHONDONTWRITEBYTECODE) it compiles it each time.
 dev: $(STAMP)  ## the whole stack on the embedded emulator (DEMO=1 adds simulated meetings; DB=FILE keeps Temporal's state)
-	$(BIN)/roomkeeper dev $(if $(DEMO),--demo,) $(if $(DB),--db-filename $(DB),)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/roomkeeper dev $(if $(DEMO),--demo,) $(if $(DB),--db-filename $(DB),)
 
 emulator: $(STAMP)  ## only the Twilio Video emulator on :8088
 	$(BIN)/roomkeeper emulator

@@ -51,6 +51,11 @@ log = logging.getLogger("roomkeeper.worker")
 
 WORKFLOWS: Sequence[type] = (MeetingWorkflow, RoomReconciler, CalendarFeedWorkflow)
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+#: How long a meeting's next workflow task waits for the worker that has the meeting cached before any
+#: worker takes it (replaying the history). The SDK's 10 s made a meeting whose worker died wait up to
+#: 10 s more after a restart (an overdue completion 11 s late in the recovery benchmark); a healthy
+#: worker picks its sticky tasks within milliseconds.
+STICKY_TASK_WAIT = timedelta(seconds=3)
 DEFAULT_SWEEP = SweepConfig()
 
 
@@ -121,6 +126,7 @@ async def running_worker(
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=activities_for(rooms, reconcile, calendars, calendar_changes, events),
+        sticky_queue_schedule_to_start_timeout=STICKY_TASK_WAIT,
         graceful_shutdown_timeout=graceful_shutdown,
         interceptors=interceptors,
     )
