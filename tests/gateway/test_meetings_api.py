@@ -4,15 +4,12 @@ gateway under uvicorn with the meetings API behind a token."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from fastapi import FastAPI
-from temporalio.testing import WorkflowEnvironment
 
 from emulator.credentials import TEST_AUTH_TOKEN
 from roomkeeper.gateway import meetings_api
@@ -22,20 +19,8 @@ from roomkeeper.meeting_client import MeetingClient, canonical
 from tests.gateway.meetings_support import AUTH, TOKEN, serving, spec_json
 from tests.support import wait_until_async
 from tests.workflows.helpers import meeting
-from tests.workflows.stack import Stack, meeting_stack
+from tests.workflows.stack import Stack
 from workflows.meeting_input import MeetingSpec
-
-
-@pytest_asyncio.fixture
-async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with meeting_stack(temporal_env, api_token=TOKEN) as running:
-        yield running
-
-
-@pytest_asyncio.fixture
-async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.gateway_url, headers=AUTH, timeout=30) as http:
-        yield http
 
 
 def unique(name: str) -> str:

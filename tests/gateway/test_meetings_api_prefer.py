@@ -4,30 +4,14 @@ the new meeting for its status; idempotency and conflicts unchanged."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
 from roomkeeper.gateway.meetings_api import prefers_minimal
-from tests.gateway.meetings_support import AUTH, TOKEN, spec_json
-from tests.workflows.stack import Stack, meeting_stack
+from tests.gateway.meetings_support import spec_json
 
 MINIMAL = {"Prefer": "return=minimal"}
-
-
-@pytest_asyncio.fixture
-async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with meeting_stack(temporal_env, api_token=TOKEN) as running:
-        yield running
-
-
-@pytest_asyncio.fixture
-async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.gateway_url, headers=AUTH, timeout=30) as http:
-        yield http
 
 
 @pytest.mark.parametrize(
